@@ -1,0 +1,194 @@
+"""Run records: ``epochs.csv`` + ``summary.json`` per (experiment, model, seed).
+
+Layout (DESIGN.md "Run record"): ``<results>/runs/<experiment>/<model>/seed<k>/``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import platform
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from odebench.records.atomic import atomic_write_text
+
+EPOCHS_FILE = "epochs.csv"
+SUMMARY_FILE = "summary.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+
+STATUS_COMPLETED = "completed"
+STATUS_NFE_CAP = "stopped: NFE cap"
+STATUS_DIVERGED = "diverged"
+STATUS_RUNNING = "running"
+
+
+def run_dir(results_dir: str | Path, experiment: str, model: str, seed: int) -> Path:
+    """The folder of one run record."""
+    return Path(results_dir) / "runs" / experiment / model / f"seed{seed}"
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(name)
+    except Exception:  # noqa: BLE001 - an absent package simply has no version
+        return None
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    """The current commit of the checkout, with ``-dirty`` when the tree has changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=cwd, capture_output=True, text=True, timeout=10).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: str | None = None) -> dict[str, Any]:
+    """Versions and hardware that produced a run."""
+    import torch
+
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device_name = (torch.cuda.get_device_name(torch.device(device))
+                   if str(device).startswith("cuda") else platform.processor() or "cpu")
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchdiffeq": _package_version("torchdiffeq"),
+        "numpy": _package_version("numpy"),
+        "gymnasium": _package_version("gymnasium"),
+        "mujoco": _package_version("mujoco"),
+        "odebench": _package_version("odebench"),
+        "platform": platform.platform(),
+        "device": str(device),
+        "device_name": device_name,
+        "git_commit": git_commit(Path(__file__).resolve().parent),
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace non-finite floats by strings so that summary.json stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+@dataclass
+class RunRecord:
+    """Writes one run's record atomically; rows are kept in memory and rewritten whole."""
+
+    directory: Path
+    experiment: str
+    model: str
+    seed: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory)
+
+    @property
+    def epochs_path(self) -> Path:
+        return self.directory / EPOCHS_FILE
+
+    @property
+    def summary_path(self) -> Path:
+        return self.directory / SUMMARY_FILE
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.directory / CHECKPOINT_FILE
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Add one epoch (or iteration) row and rewrite ``epochs.csv`` atomically."""
+        self.rows.append(dict(row))
+        self.write_epochs()
+
+    def write_epochs(self) -> None:
+        buffer = io.StringIO()
+        pd.DataFrame(self.rows).to_csv(buffer, index=False)
+        atomic_write_text(self.epochs_path, buffer.getvalue())
+
+    def write_summary(self, *, status: str, final: Mapping[str, Any],
+                      config: Mapping[str, Any], device: str | None = None,
+                      extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write ``summary.json``: final metrics, resolved config, seed and environment."""
+        summary = {
+            "experiment": self.experiment,
+            "model": self.model,
+            "seed": self.seed,
+            "status": status,
+            "epochs_completed": len(self.rows),
+            "final": dict(final),
+            "config": dict(config),
+            "environment": environment(device),
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **(dict(extra) if extra else {}),
+        }
+        atomic_write_text(self.summary_path,
+                          json.dumps(_json_safe(summary), indent=2, sort_keys=False) + "\n")
+        return summary
+
+
+def _run_folders(results_dir: Path, experiment: str | None) -> list[Path]:
+    base = Path(results_dir) / "runs"
+    pattern = f"{experiment}/*/seed*" if experiment else "*/*/seed*"
+    return sorted(p for p in base.glob(pattern) if p.is_dir())
+
+
+def _identity(folder: Path) -> dict[str, Any]:
+    return {"experiment": folder.parent.parent.name, "model": folder.parent.name,
+            "seed": int(folder.name.removeprefix("seed"))}
+
+
+def read_epochs(results_dir: str | Path, experiment: str | None = None) -> pd.DataFrame:
+    """All ``epochs.csv`` rows under ``results_dir`` as one tidy frame.
+
+    One row per (experiment, model, seed, epoch); the identifying columns come first.
+    """
+    frames = []
+    for folder in _run_folders(Path(results_dir), experiment):
+        path = folder / EPOCHS_FILE
+        if not path.is_file() or path.stat().st_size == 0:
+            continue
+        frame = pd.read_csv(path)
+        for key, value in reversed(_identity(folder).items()):
+            frame.insert(0, key, value)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["experiment", "model", "seed"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_summaries(results_dir: str | Path, experiment: str | None = None) -> pd.DataFrame:
+    """One row per run with status and the flattened ``final`` metrics (``final_<name>``)."""
+    rows = []
+    for folder in _run_folders(Path(results_dir), experiment):
+        path = folder / SUMMARY_FILE
+        if not path.is_file():
+            continue
+        summary = json.loads(path.read_text())
+        row = {**_identity(folder), "status": summary.get("status"),
+               "epochs_completed": summary.get("epochs_completed"),
+               "n_params": summary.get("n_params"),
+               "device": summary.get("environment", {}).get("device"),
+               "device_name": summary.get("environment", {}).get("device_name")}
+        row.update({f"final_{k}": v for k, v in summary.get("final", {}).items()})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=None if rows else ["experiment", "model", "seed", "status"])

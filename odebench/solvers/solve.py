@@ -1,0 +1,124 @@
+"""The one door to ODE solving: :func:`solve` over torchdiffeq with exact NFE counts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torchdiffeq
+from torch import nn
+
+from odebench.solvers.counting import CountingField, NFECounts, active_meters
+
+State = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+def _torchdiffeq_methods() -> tuple[str, ...]:
+    try:  # the solver table is private in torchdiffeq; fall back to its documented names
+        from torchdiffeq._impl.odeint import SOLVERS
+
+        return tuple(sorted(SOLVERS))
+    except ImportError:  # pragma: no cover - depends on the installed torchdiffeq
+        return ("adaptive_heun", "bosh3", "dopri5", "dopri8", "euler", "explicit_adams",
+                "fehlberg2", "fixed_adams", "heun2", "heun3", "implicit_adams", "midpoint",
+                "rk4", "scipy_solver")
+
+
+METHODS: tuple[str, ...] = _torchdiffeq_methods()
+FIXED_STEP_METHODS = frozenset({"euler", "midpoint", "rk4", "heun2", "heun3",
+                                "explicit_adams", "implicit_adams"})
+
+
+class SolverConfigError(ValueError):
+    """A solver setting is invalid; the message names the setting and the valid choices."""
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """Everything that selects a numerical solve, validated on construction."""
+
+    method: str = "dopri5"
+    rtol: float = 1e-7
+    atol: float = 1e-7
+    adjoint: bool = True
+    options: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise SolverConfigError(
+                f"unknown solver method {self.method!r}; valid: {', '.join(METHODS)}"
+            )
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SolverConfigError(f"{name} must be a positive number, got {value!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise SolverConfigError(f"{name} must be a positive finite number, got {value!r}")
+        step = (self.options or {}).get("step_size")
+        if step is not None and not (isinstance(step, (int, float)) and step > 0):
+            raise SolverConfigError(f"options.step_size must be a positive number, got {step!r}")
+
+
+@dataclass
+class Solution:
+    """The solution at the requested times and the NFE counts of this solve.
+
+    ``nfe.backward`` keeps growing while ``loss.backward()`` runs the adjoint solve, so read
+    it after the backward pass.
+    """
+
+    ys: State
+    nfe: NFECounts
+
+
+def solve(
+    field: Callable[[torch.Tensor, State], State],
+    y0: State,
+    t: torch.Tensor | Sequence[float],
+    method: str = "dopri5",
+    rtol: float = 1e-7,
+    atol: float = 1e-7,
+    options: dict[str, Any] | None = None,
+    adjoint: bool = True,
+    adjoint_params: Sequence[torch.Tensor] | None = None,
+) -> Solution:
+    """Solve ``dy/dt = field(t, y)`` from ``y0`` on the grid ``t`` and count evaluations.
+
+    ``y0`` is a tensor or a tuple of tensors; ``t`` is converted to ``y0``'s dtype and
+    device. With ``adjoint=True`` gradients come from torchdiffeq's adjoint solve, whose
+    evaluations are counted as backward NFE; with plain backprop the backward NFE is 0
+    (``Solution.nfe.backward_note`` says why). Every meter opened with
+    :func:`~odebench.solvers.counting.count_nfe` around the call also receives the counts.
+    """
+    spec = SolverSpec(method=method, rtol=rtol, atol=atol, adjoint=adjoint, options=options)
+    return solve_with(spec, field, y0, t, adjoint_params=adjoint_params)
+
+
+def solve_with(
+    spec: SolverSpec,
+    field: Callable[[torch.Tensor, State], State],
+    y0: State,
+    t: torch.Tensor | Sequence[float],
+    adjoint_params: Sequence[torch.Tensor] | None = None,
+) -> Solution:
+    """:func:`solve` with a prevalidated :class:`SolverSpec` (the hot path of training)."""
+    reference = y0[0] if isinstance(y0, tuple) else y0
+    t = torch.as_tensor(t, dtype=reference.dtype, device=reference.device)
+    counts = NFECounts(adjoint=spec.adjoint)
+    counted = CountingField(field, counts, active_meters())
+    kwargs: dict[str, Any] = dict(rtol=spec.rtol, atol=spec.atol, method=spec.method,
+                                  options=dict(spec.options) if spec.options else None)
+    try:
+        if spec.adjoint:
+            if adjoint_params is None:
+                adjoint_params = tuple(field.parameters()) if isinstance(field, nn.Module) else ()
+            ys = torchdiffeq.odeint_adjoint(counted, y0, t, adjoint_params=tuple(adjoint_params),
+                                            **kwargs)
+        else:
+            ys = torchdiffeq.odeint(counted, y0, t, **kwargs)
+    finally:
+        counted.phase = "backward"
+    return Solution(ys=ys, nfe=counts)
