@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from odebench.config import ConfigError, load_config
 
@@ -17,24 +18,39 @@ def _train(args: argparse.Namespace) -> None:
 
     config = load_config(args.config)
     summary = run_one(config, args.experiment, args.model, args.seed,
-                      results_dir=args.results_dir,
+                      results_dir=args.results_dir, threads=args.threads,
                       log=(lambda _msg: None) if args.quiet else print)
     print(f"{args.experiment}/{args.model}/seed{args.seed}: {summary['status']}")
 
 
-def _report(args: argparse.Namespace) -> None:
-    from odebench.report.build import build_experiment_report
+def _data(args: argparse.Namespace) -> None:
+    from odebench.tasks.run import prepare_data
 
     config = load_config(args.config)
-    results_dir = Path(args.results_dir or config["results_dir"])
-    experiments = args.experiment or list(config.get("experiments", {}))
-    for experiment in experiments:
-        if experiment not in config.get("experiments", {}):
+    for experiment in _experiments(args, config):
+        print(f"{experiment}: {prepare_data(config, experiment, args.results_dir)}")
+
+
+def _experiments(args: argparse.Namespace, config: dict[str, Any]) -> list[str]:
+    configured = list(config.get("experiments", {}))
+    chosen = args.experiment or configured
+    for experiment in chosen:
+        if experiment not in configured:
             raise ConfigError(f"unknown experiment {experiment!r}; valid: "
-                              f"{', '.join(config.get('experiments', {}))}")
-        order = config["experiments"][experiment].get("models")
-        outputs = build_experiment_report(results_dir, experiment, model_order=order)
-        print(f"{experiment}: " + ", ".join(str(p) for p in outputs.values()))
+                              f"{', '.join(configured) or '(none configured)'}")
+    return chosen
+
+
+def _report_step(step: Callable[..., dict[str, Path]], with_order: bool = True):
+    def handler(args: argparse.Namespace) -> None:
+        config = load_config(args.config)
+        results_dir = Path(args.results_dir or config["results_dir"])
+        for experiment in _experiments(args, config):
+            order = config["experiments"][experiment].get("models")
+            extra = {"model_order": order} if with_order else {}
+            outputs = step(results_dir, experiment, **extra)
+            print(f"{experiment}: " + ", ".join(str(p) for p in outputs.values()))
+    return handler
 
 
 def _plan(args: argparse.Namespace) -> None:
@@ -42,7 +58,7 @@ def _plan(args: argparse.Namespace) -> None:
     from odebench.tasks.run import experiment_models, experiment_task
 
     config = load_config(args.config)
-    for experiment in config.get("experiments", {}):
+    for experiment in _experiments(args, config):
         _, resolved = experiment_task(config, experiment)
         models = experiment_models(config, experiment)
         print(f"{experiment} (setup {resolved['setup']}): models {', '.join(models)}; "
@@ -50,29 +66,41 @@ def _plan(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from odebench.report import build
+
     top = argparse.ArgumentParser(prog="odebench", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train one (experiment, model, seed); write its record")
-    train.add_argument("--config", default=DEFAULT_CONFIG)
+    def command(name: str, help_text: str, handler, experiments: bool = True):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--config", default=DEFAULT_CONFIG, help="workflow config (YAML)")
+        cmd.add_argument("--results-dir", default=None,
+                         help="override the config's results_dir")
+        if experiments:
+            cmd.add_argument("--experiment", action="append",
+                             help="experiment id (repeatable); default: every configured one")
+        cmd.set_defaults(handler=handler)
+        return cmd
+
+    train = command("train", "train one (experiment, model, seed); write its run record",
+                    _train, experiments=False)
     train.add_argument("--experiment", required=True)
     train.add_argument("--model", required=True)
     train.add_argument("--seed", type=int, required=True)
-    train.add_argument("--results-dir", default=None,
-                       help="override the config's results_dir (must exist)")
+    train.add_argument("--threads", type=int, default=None, help="torch threads for this job")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
-    train.set_defaults(handler=_train)
 
-    report = sub.add_parser("report", help="tables and figures from existing run records")
-    report.add_argument("--config", default=DEFAULT_CONFIG)
-    report.add_argument("--experiment", action="append",
-                        help="experiment id (repeatable); default: every configured one")
-    report.add_argument("--results-dir", default=None)
-    report.set_defaults(handler=_report)
-
-    plan = sub.add_parser("plan", help="print the experiments, models and seeds of a config")
-    plan.add_argument("--config", default=DEFAULT_CONFIG)
-    plan.set_defaults(handler=_plan)
+    command("data", "fetch or generate data; write results/<profile>/data/<experiment>.json",
+            _data)
+    command("aggregate", "collect run records into aggregate/<experiment>_{epochs,runs}.csv",
+            _report_step(build.aggregate, with_order=False))
+    command("table", "tables/<experiment>.csv and .md from the aggregate",
+            _report_step(build.build_table))
+    command("figure", "figures/<experiment>.png and .pdf from the aggregate",
+            _report_step(build.build_figure))
+    command("report", "aggregate + tables + figures from existing run records, no training",
+            _report_step(build.build_experiment_report))
+    command("plan", "print the experiments, models and seeds of a config", _plan)
     return top
 
 

@@ -20,8 +20,13 @@ PANELS: tuple[tuple[str, str], ...] = (
 
 def curves_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
                   model_order: Sequence[str] | None = None,
-                  panels: Sequence[tuple[str, str]] = PANELS, x_label: str = "epoch") -> None:
-    """Draw one panel per metric, mean line and ± std band over seeds, save to every path."""
+                  panels: Sequence[tuple[str, str]] = PANELS) -> None:
+    """Draw one panel per metric, mean line and ± std band over seeds, save to every path.
+
+    The x axis reads "iteration" when every epoch is one full-batch iteration.
+    """
+    full_batch = "iterations" in epochs and bool((epochs["iterations"] == 1).all())
+    x_label = "iteration (full batch)" if full_batch else "epoch"
     present = [(col, label) for col, label in panels if col in epochs]
     models = [m for m in (model_order or []) if m in set(epochs["model"])]
     models += sorted(set(epochs["model"]) - set(models))

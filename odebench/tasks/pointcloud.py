@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +68,16 @@ def models(setup: str) -> list[str]:
 def resolve(setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """Paper defaults of ``setup`` updated by ``overrides`` (the experiment's config)."""
     return {**COMMON_DEFAULTS, **DEFAULTS[setup], **overrides, "setup": setup}
+
+
+def prepare_data(cfg: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
+    """Generate the data set once and describe it (the workflow's data step)."""
+    dtype = DTYPES[cfg["dtype"]]
+    x, y = nested_circles(cfg["n_train"] + cfg["n_test"], seed=cfg["data_seed"], dtype=dtype)
+    digest = hashlib.sha256(x.numpy().tobytes() + y.numpy().tobytes()).hexdigest()
+    return {"source": "generated nested circles (odebench.data.pointcloud)",
+            "n_train": cfg["n_train"], "n_test": cfg["n_test"], "data_seed": cfg["data_seed"],
+            "n_inner": int((y < 0).sum()), "n_outer": int((y > 0).sum()), "sha256": digest}
 
 
 def sign_accuracy(out: torch.Tensor, y: torch.Tensor) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -10,7 +11,7 @@ from typing import Any
 import torch
 
 from odebench.config import ConfigError
-from odebench.records import RunRecord, run_dir
+from odebench.records import RunRecord, atomic_write_text, run_dir
 from odebench.tasks import TASKS
 
 
@@ -50,6 +51,19 @@ def experiment_models(config: dict[str, Any], experiment: str) -> list[str]:
     return list(chosen)
 
 
+def prepare_data(config: dict[str, Any], experiment: str,
+                 results_dir: str | Path | None = None) -> Path:
+    """Fetch or generate an experiment's data and write ``data/<experiment>.json``."""
+    task, resolved = experiment_task(config, experiment)
+    manifest = task.prepare_data(resolved, config.get("data_dir"))
+    folder = Path(results_dir or config["results_dir"]) / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{experiment}.json"
+    atomic_write_text(path, json.dumps({"experiment": experiment, "task": task.NAME,
+                                        "setup": resolved["setup"], **manifest}, indent=2) + "\n")
+    return path
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -59,7 +73,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def run_one(config: dict[str, Any], experiment: str, model: str, seed: int,
-            results_dir: str | Path | None = None,
+            results_dir: str | Path | None = None, threads: int | None = None,
             log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train one (experiment, model, seed) and write ``epochs.csv``/``summary.json``."""
     task, resolved = experiment_task(config, experiment)
@@ -71,8 +85,9 @@ def run_one(config: dict[str, Any], experiment: str, model: str, seed: int,
         raise FileNotFoundError(f"results directory does not exist: {results_dir} "
                                 "(create it, or point results_dir at an existing folder)")
     device = resolve_device(config.get("device", "auto"))
-    if config.get("threads"):
-        torch.set_num_threads(int(config["threads"]))
+    threads = threads or config.get("threads")
+    if threads:
+        torch.set_num_threads(int(threads))
     folder = run_dir(results_dir, experiment, model, seed)
     folder.mkdir(parents=True, exist_ok=True)
     record = RunRecord(folder, experiment, model, seed)

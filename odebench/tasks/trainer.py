@@ -57,7 +57,8 @@ def model_scalars(model: nn.Module) -> dict[str, float]:
     for name in ("damping", "coupling"):
         module = getattr(dynamics, name, None)
         if module is not None:
-            scalars["gamma" if name == "damping" else "xi"] = float(module().detach().reshape(-1)[0])
+            value = float(module().detach().reshape(-1)[0])
+            scalars["gamma" if name == "damping" else "xi"] = value
     return scalars
 
 
@@ -134,7 +135,8 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
             if not math.isfinite(losses[-1]):
                 status = STATUS_DIVERGED
                 break
-            if settings.nfe_cap is not None and max(meter.forward, meter.backward) > settings.nfe_cap:
+            cap = settings.nfe_cap
+            if cap is not None and max(meter.forward, meter.backward) > cap:
                 status = STATUS_NFE_CAP
                 break
         synchronize(device)

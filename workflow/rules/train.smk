@@ -1,0 +1,21 @@
+# Stage 2: one training job per experiment x model x seed; each writes its run record.
+
+
+rule train:
+    input:
+        config=RESOLVED_CONFIG,
+        data=f"{RESULTS}/data/{{experiment}}.json",
+    output:
+        summary=f"{RESULTS}/runs/{{experiment}}/{{model}}/seed{{seed}}/summary.json",
+        epochs=f"{RESULTS}/runs/{{experiment}}/{{model}}/seed{{seed}}/epochs.csv",
+    log:
+        f"{RESULTS}/logs/train/{{experiment}}/{{model}}/seed{{seed}}.log",
+    threads: config.get("threads", 1)
+    resources:
+        gpu=config.get("gpu_per_job", 0),
+        mem_mb=4000,
+    conda:
+        "../envs/odebench.yaml"
+    shell:
+        "odebench train --config {input.config} --experiment {wildcards.experiment} "
+        "--model {wildcards.model} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
