@@ -1,0 +1,29 @@
+"""Shared test fixtures: float64 by default where it matters, repository paths, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_torch():
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    yield
+
+
+def run_cli(*args: str, cwd: Path = REPO, env_extra: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m odebench.cli`` as a user would, capturing its output."""
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "odebench.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
