@@ -158,14 +158,14 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
             row.update(evaluated)
         row.update(model_scalars(model))
         record.append(row)
-        log(f"[{record.experiment}/{record.model}/seed{record.seed}] epoch {epoch}/"
-            f"{settings.epochs} loss {row['loss']:.4g} nfe {row['nfe_forward']:.1f}/"
-            f"{row['nfe_backward']:.1f} {row['seconds']:.2f}s")
         final = final_metrics(record.rows, status)
         if status != STATUS_COMPLETED or epoch % settings.checkpoint_every == 0 \
                 or epoch == settings.epochs:
             save_checkpoint(record.checkpoint_path, epoch=epoch, model=model, optimizer=optimizer,
                             rows=record.rows, extra={"status": status, "final": final})
+        log(f"[{record.experiment}/{record.model}/seed{record.seed}] epoch {epoch}/"
+            f"{settings.epochs} loss {row['loss']:.4g} nfe {row['nfe_forward']:.1f}/"
+            f"{row['nfe_backward']:.1f} {row['seconds']:.2f}s")
         if status != STATUS_COMPLETED:
             log(f"[{record.experiment}/{record.model}/seed{record.seed}] {status} at epoch {epoch}")
             break

@@ -1,0 +1,98 @@
+"""Point-cloud data, models (parameter counts of both papers) and training outcomes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from odebench.data.pointcloud import INNER_RADIUS, OUTER_RADII, nested_circles
+from odebench.models import UnknownModelError, count_parameters
+from odebench.models.pointcloud import UnknownSetupError, build_pointcloud_model
+from odebench.records import STATUS_DIVERGED, STATUS_NFE_CAP, RunRecord
+from odebench.solvers import SolverSpec, count_nfe
+from odebench.tasks.trainer import TrainSettings, train
+
+SOLVER = SolverSpec(rtol=1e-4, atol=1e-4)
+
+
+def test_nested_circles_radii_labels_and_split():
+    x, y = nested_circles(120, seed=5)
+    radius = x.norm(dim=1)
+    inner, outer = y[:, 0] < 0, y[:, 0] > 0
+    assert int(inner.sum()) == 40 and int(outer.sum()) == 80  # the papers' 40 / 80 split
+    assert (radius[inner] < INNER_RADIUS).all()
+    assert ((radius[outer] >= OUTER_RADII[0]) & (radius[outer] < OUTER_RADII[1])).all()
+    again, _ = nested_circles(120, seed=5)
+    assert torch.equal(x, again)
+    other, _ = nested_circles(120, seed=6)
+    assert not torch.equal(x, other)
+
+
+# HBNODE paper Sec. 5.1 / App. E.2 and NesterovNODE Table 1.
+@pytest.mark.parametrize("setup,model,expected", [
+    ("hbnode2021", "node", 525),
+    ("hbnode2021", "hbnode", 568),
+    ("nesterov2022", "node", 545),
+    ("nesterov2022", "hbnode", 582),
+])
+def test_parameter_counts_equal_the_papers(setup, model, expected):
+    assert count_parameters(build_pointcloud_model(setup, model, SOLVER)) == expected
+
+
+def test_unknown_setup_and_model_list_valid_choices():
+    with pytest.raises(UnknownSetupError, match="hbnode2021, nesterov2022"):
+        build_pointcloud_model("xia", "node", SOLVER)
+    with pytest.raises(UnknownModelError, match="valid: node, hbnode"):
+        build_pointcloud_model("hbnode2021", "lstm", SOLVER)
+
+
+def test_hbnode_initial_damping_and_state_layout():
+    model = build_pointcloud_model("hbnode2021", "hbnode", SOLVER).double()
+    gamma = model.dynamics.damping()
+    assert torch.allclose(gamma, torch.sigmoid(torch.tensor([-3.0], dtype=torch.float64)))
+    x, _ = nested_circles(6, seed=0)
+    z0 = model.initial(x)
+    assert z0.shape == (6, 2, 2)
+    assert torch.equal(z0[:, 0], x)  # h0 = x (n = 2), m0 learned
+
+
+def test_model_forward_is_within_head_range_and_counts_nfe():
+    model = build_pointcloud_model("nesterov2022", "hbnode", SOLVER).double()
+    x, _ = nested_circles(10, seed=0)
+    with count_nfe() as meter:
+        out = model(x)
+    assert out.shape == (10, 1) and (out.abs() <= 1).all()
+    assert meter.forward == model.last_nfe.forward > 0
+
+
+def _tiny_training(tmp_path, loss_fn, nfe_cap=None):
+    torch.manual_seed(0)
+    model = build_pointcloud_model("hbnode2021", "node", SOLVER).double()
+    x, y = nested_circles(20, seed=0)
+    record = RunRecord(tmp_path, "pointcloud", "node", 0)
+    settings = TrainSettings(epochs=5, lr=0.01, batch_size=10, nfe_cap=nfe_cap)
+    return train(model, (x, y), (x, y), loss_fn, settings, record, log=lambda _m: None)
+
+
+def test_nfe_cap_ends_the_run_as_stopped_not_crashed(tmp_path):
+    outcome = _tiny_training(tmp_path, torch.nn.MSELoss(), nfe_cap=5)
+    assert outcome.status == STATUS_NFE_CAP
+    assert len(outcome.rows) == 1 and outcome.rows[0]["iterations"] == 1
+    assert outcome.final["stopped_at_epoch"] == 1
+
+
+def test_nan_loss_is_recorded_as_diverged_with_the_epoch(tmp_path):
+    calls = {"n": 0}
+
+    def nan_on_third_training_call(out, y):
+        loss = torch.nn.functional.mse_loss(out, y)
+        if out.requires_grad:  # evaluation runs without gradients
+            calls["n"] += 1
+            if calls["n"] == 3:
+                return loss * float("nan")
+        return loss
+
+    outcome = _tiny_training(tmp_path, nan_on_third_training_call)
+    assert outcome.status == STATUS_DIVERGED
+    assert outcome.final["stopped_at_epoch"] == 2
+    assert len(outcome.rows) == 2

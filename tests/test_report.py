@@ -1,0 +1,39 @@
+"""Tables and figures from run records."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from odebench.records import RunRecord, run_dir
+from odebench.report.build import build_experiment_report
+
+
+def _fake_run(results, model, seed, losses, nfe):
+    folder = run_dir(results, "pointcloud", model, seed)
+    folder.mkdir(parents=True)
+    record = RunRecord(folder, "pointcloud", model, seed)
+    for epoch, loss in enumerate(losses, start=1):
+        record.append({"epoch": epoch, "iterations": 1, "loss": loss, "nfe_forward": nfe,
+                       "nfe_backward": 2 * nfe, "seconds": 0.5, "test_accuracy": 0.5 + seed / 10})
+    record.write_summary(status="completed", final={"loss": losses[-1]}, config={}, device="cpu")
+
+
+def test_table_has_mean_and_std_per_model(tmp_path):
+    _fake_run(tmp_path, "node", 0, [1.0, 0.6], 20)
+    _fake_run(tmp_path, "node", 1, [1.0, 0.4], 30)
+    _fake_run(tmp_path, "hbnode", 0, [0.9, 0.1], 14)
+    outputs = build_experiment_report(tmp_path, "pointcloud", model_order=["node", "hbnode"])
+    table = pd.read_csv(outputs["csv"])
+    assert list(table["model"]) == ["node", "hbnode"]
+    node = table.set_index("model").loc["node"]
+    assert node["runs"] == 2
+    assert node["final_loss_mean"] == pytest.approx(0.5)
+    assert node["final_loss_std"] == pytest.approx(0.1414213, rel=1e-5)
+    assert node["nfe_forward_mean"] == pytest.approx(25.0)
+    assert node["nfe_backward_mean"] == pytest.approx(50.0)
+    assert node["best_test_accuracy_mean"] == pytest.approx(0.55)
+    assert node["status"] == "2 completed"
+    markdown = outputs["md"].read_text()
+    assert "| node | 2 | 0.5 ± 0.1414 |" in markdown
+    assert outputs["png"].stat().st_size > 1000 and outputs["pdf"].stat().st_size > 1000

@@ -1,0 +1,87 @@
+"""A job killed mid-training resumes from its checkpoint and ends with the same records."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from odebench.config import load_config
+from odebench.records import run_dir
+from odebench.tasks.run import run_one
+from tests.conftest import REPO, run_cli
+from tests.helpers import write_config
+
+EXPERIMENT = {"pointcloud": {"setup": "hbnode2021", "models": ["hbnode"], "seeds": 1,
+                             "epochs": 25, "tol": 1.0e-3, "n_train": 30, "batch_size": 10,
+                             "dtype": "float64"}}
+
+
+def _records(results):
+    folder = run_dir(results, "pointcloud", "hbnode", 0)
+    epochs = pd.read_csv(folder / "epochs.csv").drop(columns=["seconds"])
+    summary = json.loads((folder / "summary.json").read_text())
+    final = {k: v for k, v in summary["final"].items() if "seconds" not in k}
+    return epochs, final, summary["status"]
+
+
+def _assert_same_records(a, b):
+    pd.testing.assert_frame_equal(a[0], b[0], check_exact=True)
+    assert a[1] == b[1]
+    assert a[2] == b[2] == "completed"
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reference")
+    config = load_config(write_config(folder, folder, EXPERIMENT))
+    run_one(config, "pointcloud", "hbnode", 0, log=lambda _m: None)
+    return _records(folder)
+
+
+def test_interrupted_run_resumes_to_identical_records(tmp_path, reference):
+    config = load_config(write_config(tmp_path, tmp_path, EXPERIMENT))
+
+    def interrupt_after_epoch_7(message):
+        if "epoch 7/" in message:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_one(config, "pointcloud", "hbnode", 0, log=interrupt_after_epoch_7)
+    folder = run_dir(tmp_path, "pointcloud", "hbnode", 0)
+    assert len(pd.read_csv(folder / "epochs.csv")) == 7
+    assert not (folder / "summary.json").exists()
+    messages = []
+    run_one(config, "pointcloud", "hbnode", 0, log=messages.append)
+    assert "resuming" in messages[0] and "after epoch 7" in messages[0]
+    _assert_same_records(_records(tmp_path), reference)
+
+
+def test_killed_process_resumes_to_identical_records(tmp_path, reference):
+    config_path = write_config(tmp_path, tmp_path, EXPERIMENT)
+    args = [sys.executable, "-m", "odebench.cli", "train", "--config", str(config_path),
+            "--experiment", "pointcloud", "--model", "hbnode", "--seed", "0"]
+    epochs_csv = run_dir(tmp_path, "pointcloud", "hbnode", 0) / "epochs.csv"
+    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if epochs_csv.exists() and len(epochs_csv.read_text().splitlines()) > 4:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the job ended before it could be killed"
+    killed_rows = len(pd.read_csv(epochs_csv))
+    assert 4 <= killed_rows < 25
+    result = run_cli("train", "--config", str(config_path), "--experiment", "pointcloud",
+                     "--model", "hbnode", "--seed", "0")
+    assert result.returncode == 0, result.stderr
+    assert "resuming" in result.stdout
+    _assert_same_records(_records(tmp_path), reference)
