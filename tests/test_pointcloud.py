@@ -96,3 +96,18 @@ def test_nan_loss_is_recorded_as_diverged_with_the_epoch(tmp_path):
     assert outcome.status == STATUS_DIVERGED
     assert outcome.final["stopped_at_epoch"] == 2
     assert len(outcome.rows) == 2
+
+
+def test_solver_blowup_inside_the_solve_is_recorded_as_diverged(tmp_path):
+    torch.manual_seed(0)
+    model = build_pointcloud_model("hbnode2021", "node", SOLVER).double()
+    with torch.no_grad():
+        model.dynamics.field.net[-1].bias.fill_(float("inf"))
+    x, y = nested_circles(20, seed=0)
+    record = RunRecord(tmp_path, "pointcloud", "node", 0)
+    settings = TrainSettings(epochs=3, lr=0.01, batch_size=20)
+    messages = []
+    outcome = train(model, (x, y), (x, y), torch.nn.MSELoss(), settings, record,
+                    log=messages.append)
+    assert outcome.status == STATUS_DIVERGED and outcome.final["stopped_at_epoch"] == 1
+    assert any("solver blow-up" in m for m in messages)

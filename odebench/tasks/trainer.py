@@ -45,6 +45,12 @@ class TrainOutcome:
     final: dict[str, Any]
 
 
+def is_solver_blowup(error: AssertionError) -> bool:
+    """torchdiffeq's assertions for a diverging solve (NaN/inf state, step-size underflow)."""
+    text = str(error)
+    return "non-finite" in text or "underflow in dt" in text
+
+
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -121,20 +127,27 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
             x, y = x_all[index], y_all[index]
             optimizer.zero_grad(set_to_none=True)
             with count_nfe() as meter:
-                out = model(x)
-                loss = loss_fn(out, y)
-                loss.backward()
-            if settings.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-            optimizer.step()
+                try:
+                    out = model(x)
+                    loss = loss_fn(out, y)
+                    if math.isfinite(float(loss.detach())):
+                        loss.backward()
+                except AssertionError as error:  # torchdiffeq: non-finite state, dt underflow
+                    if not is_solver_blowup(error):
+                        raise
+                    log(f"solver blow-up: {error}".splitlines()[0][:200])
+                    loss = torch.tensor(float("nan"))
             losses.append(float(loss.detach()))
-            if metric_fn is not None:
-                metrics.append(metric_fn(out.detach(), y))
             fwd.append(meter.forward)
             bwd.append(meter.backward)
             if not math.isfinite(losses[-1]):
                 status = STATUS_DIVERGED
                 break
+            if metric_fn is not None:
+                metrics.append(metric_fn(out.detach(), y))
+            if settings.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+            optimizer.step()
             cap = settings.nfe_cap
             if cap is not None and max(meter.forward, meter.backward) > cap:
                 status = STATUS_NFE_CAP
@@ -150,8 +163,9 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
         }
         if metrics:
             row[metric_name] = sum(metrics) / len(metrics)
-        if test_data is not None and (epoch % settings.eval_every == 0 or epoch == settings.epochs
-                                      or status != STATUS_COMPLETED):
+        due = (epoch % settings.eval_every == 0 or epoch == settings.epochs
+               or status == STATUS_NFE_CAP)
+        if test_data is not None and status != STATUS_DIVERGED and due:
             evaluated = evaluate(model, test_data, loss_fn, metric_fn, settings.batch_size)
             if "test_metric" in evaluated:
                 evaluated[f"test_{metric_name}"] = evaluated.pop("test_metric")
