@@ -1,11 +1,19 @@
 # odebench workflow. `snakemake --cores all` runs the offline smoke profile (config/smoke.yaml);
 # `snakemake --cores all --configfile config/paper.yaml` runs the papers' settings.
-from snakemake.utils import min_version, validate
+from pathlib import Path
+
+import yaml
+from snakemake.utils import min_version, update_config, validate
 
 min_version("9.0")
 
-
-configfile: "config/smoke.yaml"
+# A `configfile:` directive would be deep-merged under any --configfile, leaking smoke values
+# into other profiles; so the smoke profile is loaded only when no config file was given.
+if "profile" not in config:
+    _overrides = dict(config)  # --config key=value pairs, applied on top of the smoke profile
+    config.clear()
+    config.update(yaml.safe_load(Path(workflow.basedir, "config/smoke.yaml").read_text()))
+    update_config(config, _overrides)
 
 
 validate(config, "config/schema.yaml")

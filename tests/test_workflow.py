@@ -1,0 +1,126 @@
+"""Snakemake end to end: a tiny config through data -> train -> aggregate -> table/figure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "profile": "tiny",
+    "results_dir": "results/tiny",
+    "device": "cpu",
+    "threads": 1,
+    "experiments": {
+        "pointcloud": {"setup": "hbnode2021", "models": ["node", "hbnode"], "seeds": 2,
+                       "epochs": 3, "tol": 1.0e-3, "n_train": 20, "batch_size": 20},
+    },
+}
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory) -> Path:
+    """The workflow files in a scratch folder, as a fresh clone has them."""
+    folder = tmp_path_factory.mktemp("workflow")
+    shutil.copy(REPO / "Snakefile", folder / "Snakefile")
+    shutil.copytree(REPO / "workflow", folder / "workflow")
+    shutil.copytree(REPO / "config", folder / "config")
+    (folder / "config" / "tiny.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_run(workflow_copy) -> Path:
+    result = _snakemake(workflow_copy, "--cores", "2", "--configfile", "config/tiny.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workflow_copy / "results" / "tiny"
+
+
+def test_tiny_config_produces_table_and_figure_with_one_row_per_model(tiny_run):
+    table = pd.read_csv(tiny_run / "tables" / "pointcloud.csv")
+    assert list(table["model"]) == ["node", "hbnode"]
+    assert list(table["runs"]) == [2, 2]
+    for column in ("final_loss_mean", "final_loss_std", "nfe_forward_mean",
+                   "nfe_backward_mean", "seconds_per_epoch_mean"):
+        assert table[column].notna().all(), column
+    assert (table["nfe_backward_mean"] > 0).all()  # adjoint is the default
+    markdown = (tiny_run / "tables" / "pointcloud.md").read_text()
+    assert markdown.count("| node |") == 1 and markdown.count("| hbnode |") == 1
+    for suffix in ("png", "pdf"):
+        assert (tiny_run / "figures" / f"pointcloud.{suffix}").stat().st_size > 1000
+    for model in ("node", "hbnode"):
+        for seed in (0, 1):
+            epochs = pd.read_csv(tiny_run / "runs" / "pointcloud" / model / f"seed{seed}" /
+                                 "epochs.csv")
+            assert list(epochs["epoch"]) == [1, 2, 3]
+            for column in ("loss", "nfe_forward", "nfe_backward", "seconds"):
+                assert column in epochs
+
+
+def test_report_target_rebuilds_from_records_without_training(tiny_run, workflow_copy):
+    for path in (tiny_run / "tables").iterdir():
+        path.unlink()
+    result = _snakemake(workflow_copy, "report", "--cores", "1", "--configfile",
+                        "config/tiny.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rule train" not in result.stdout + result.stderr
+    table = pd.read_csv(tiny_run / "tables" / "pointcloud.csv")
+    assert list(table["model"]) == ["node", "hbnode"]
+
+
+def test_config_typo_fails_before_any_job_naming_the_key(workflow_copy):
+    broken = {**TINY, "results_dir": "results/broken",
+              "experiments": {"pointcloud": {**TINY["experiments"]["pointcloud"], "tolx": 1}}}
+    (workflow_copy / "config" / "broken.yaml").write_text(yaml.safe_dump(broken))
+    result = _snakemake(workflow_copy, "--cores", "1", "--configfile", "config/broken.yaml")
+    assert result.returncode != 0
+    assert "'tolx' was unexpected" in result.stdout + result.stderr
+    assert not (workflow_copy / "results" / "broken").exists()
+
+
+def test_unknown_model_fails_before_any_job_listing_valid_ones(workflow_copy):
+    broken = {**TINY, "results_dir": "results/broken2",
+              "experiments": {"pointcloud": {**TINY["experiments"]["pointcloud"],
+                                             "models": ["node", "hbnod"]}}}
+    (workflow_copy / "config" / "broken2.yaml").write_text(yaml.safe_dump(broken))
+    result = _snakemake(workflow_copy, "-n", "--configfile", "config/broken2.yaml")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr  # Snakemake prints workflow errors to stdout
+    assert "'hbnod'" in output and "valid: node, hbnode" in output
+
+
+def test_default_config_dry_run_and_paper_config_do_not_mix(workflow_copy):
+    result = _snakemake(workflow_copy, "-n", "--cores", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "results/smoke/runs/pointcloud" in result.stdout
+    paper = _snakemake(workflow_copy, "results/paper/config.yaml", "--cores", "1",
+                       "--configfile", "config/paper.yaml")
+    assert paper.returncode == 0, paper.stderr[-3000:]
+    resolved = yaml.safe_load((workflow_copy / "results/paper/config.yaml").read_text())
+    smoke = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    paper_cfg = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    assert resolved["experiments"] == paper_cfg["experiments"]  # no smoke value leaked in
+    assert resolved["experiments"] != smoke["experiments"]
+
+
+def test_lint_has_no_findings(workflow_copy):
+    result = _snakemake(workflow_copy, "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
