@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 NO_ADJOINT_NOTE = (
     "adjoint=False: gradients flow by backpropagation through the solver's operations, "
@@ -67,26 +66,24 @@ def active_meters() -> tuple[NFEMeter, ...]:
     return _ACTIVE_METERS.get()
 
 
-class CountingField(nn.Module):
+class CountingField:
     """Wraps a vector field ``f(t, y)`` and counts its calls by phase.
 
     The phase is ``"forward"`` while the forward solve runs and ``"backward"`` afterwards,
     so any later call (the adjoint solve inside ``loss.backward()``) is a backward NFE.
-    The wrapped field is registered as a submodule when it is an ``nn.Module`` so that its
-    parameters are the adjoint parameters.
+    A plain callable (not an ``nn.Module``) keeps the per-call cost to one attribute check;
+    the solver passes the field's parameters to the adjoint explicitly.
     """
 
+    __slots__ = ("field", "counts", "meters", "phase")
+
     def __init__(self, field: Callable, counts: NFECounts, meters: tuple[NFEMeter, ...]):
-        super().__init__()
-        if isinstance(field, nn.Module):
-            self.field = field
-        else:
-            object.__setattr__(self, "field", field)
+        self.field = field
         self.counts = counts
         self.meters = meters
         self.phase = "forward"
 
-    def forward(self, t: torch.Tensor, y):  # noqa: D401 - torchdiffeq's signature
+    def __call__(self, t: torch.Tensor, y):
         if self.phase == "forward":
             self.counts.forward += 1
             for meter in self.meters:
