@@ -8,10 +8,12 @@ rule aggregate:
     output:
         epochs=f"{RESULTS}/aggregate/{{experiment}}_epochs.csv",
         runs=f"{RESULTS}/aggregate/{{experiment}}_runs.csv",
+    params:
+        cli=ODEBENCH,
     log:
         f"{RESULTS}/logs/aggregate/{{experiment}}.log",
     conda:
         "../envs/odebench.yaml"
     shell:
-        "odebench aggregate --config {input.config} --experiment {wildcards.experiment} "
+        "{params.cli} aggregate --config {input.config} --experiment {wildcards.experiment} "
         "> {log} 2>&1"

@@ -1,10 +1,14 @@
 # Shared helpers: the job plan (experiment x model x seed) resolved by the odebench package.
+import sys
+
 import yaml
 from snakemake.exceptions import WorkflowError
 
 from odebench.config import seeds_of
 from odebench.tasks.run import UnknownNameError, experiment_models, experiment_task
 
+# The odebench CLI of the interpreter that runs Snakemake (no dependence on PATH).
+ODEBENCH = f"{sys.executable} -m odebench.cli"
 RESULTS = config["results_dir"]
 RESOLVED_CONFIG = f"{RESULTS}/config.yaml"
 

@@ -19,9 +19,11 @@ rule data:
         RESOLVED_CONFIG,
     output:
         f"{RESULTS}/data/{{experiment}}.json",
+    params:
+        cli=ODEBENCH,
     log:
         f"{RESULTS}/logs/data/{{experiment}}.log",
     conda:
         "../envs/odebench.yaml"
     shell:
-        "odebench data --config {input} --experiment {wildcards.experiment} > {log} 2>&1"
+        "{params.cli} data --config {input} --experiment {wildcards.experiment} > {log} 2>&1"

@@ -9,12 +9,14 @@ rule table:
     output:
         csv=f"{RESULTS}/tables/{{experiment}}.csv",
         md=f"{RESULTS}/tables/{{experiment}}.md",
+    params:
+        cli=ODEBENCH,
     log:
         f"{RESULTS}/logs/table/{{experiment}}.log",
     conda:
         "../envs/odebench.yaml"
     shell:
-        "odebench table --config {input.config} --experiment {wildcards.experiment} > {log} 2>&1"
+        "{params.cli} table --config {input.config} --experiment {wildcards.experiment} > {log} 2>&1"
 
 
 rule figure:
@@ -25,12 +27,14 @@ rule figure:
     output:
         png=f"{RESULTS}/figures/{{experiment}}.png",
         pdf=f"{RESULTS}/figures/{{experiment}}.pdf",
+    params:
+        cli=ODEBENCH,
     log:
         f"{RESULTS}/logs/figure/{{experiment}}.log",
     conda:
         "../envs/odebench.yaml"
     shell:
-        "odebench figure --config {input.config} --experiment {wildcards.experiment} > {log} 2>&1"
+        "{params.cli} figure --config {input.config} --experiment {wildcards.experiment} > {log} 2>&1"
 
 
 rule report:
@@ -38,9 +42,11 @@ rule report:
     # without training (`snakemake --cores 1 report`).
     input:
         config=RESOLVED_CONFIG,
+    params:
+        cli=ODEBENCH,
     log:
         f"{RESULTS}/logs/report.log",
     conda:
         "../envs/odebench.yaml"
     shell:
-        "odebench report --config {input.config} > {log} 2>&1"
+        "{params.cli} report --config {input.config} > {log} 2>&1"

@@ -8,6 +8,8 @@ rule train:
     output:
         summary=f"{RESULTS}/runs/{{experiment}}/{{model}}/seed{{seed}}/summary.json",
         epochs=f"{RESULTS}/runs/{{experiment}}/{{model}}/seed{{seed}}/epochs.csv",
+    params:
+        cli=ODEBENCH,
     log:
         f"{RESULTS}/logs/train/{{experiment}}/{{model}}/seed{{seed}}.log",
     threads: config.get("threads", 1)
@@ -17,5 +19,5 @@ rule train:
     conda:
         "../envs/odebench.yaml"
     shell:
-        "odebench train --config {input.config} --experiment {wildcards.experiment} "
+        "{params.cli} train --config {input.config} --experiment {wildcards.experiment} "
         "--model {wildcards.model} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
