@@ -1,0 +1,139 @@
+"""SOURCES: every downloadable data set, with pinned URLs, checksums, licence and stand-in.
+
+Adding a source takes one loader file and one ``Source(...)`` entry below. URLs and hashes are
+copied from ``spec/DATA.md``. A file whose publisher gives no checksum (``walker.zip``) has
+``checksum=None``: :func:`odebench.data.download.fetch` records its sha256 on first download in a
+pin file beside it in the cache (``<name>.sha256``) and verifies every later use against that pin.
+Paste the recorded hash into this registry to pin it for everyone.
+
+A stand-in is what the offline smoke profile uses instead of the download: ``stand_in`` says what
+it is, ``stand_in_fn`` (``"module:function"``) names the generator where one exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from odebench.data.errors import UnknownSourceError
+
+ALGORITHMS = ("md5", "sha256")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a source: its cache name, URL and pinned hash (``None``: pin on first use)."""
+
+    name: str
+    url: str
+    algorithm: str = "sha256"
+    checksum: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"{self.name}: unknown checksum algorithm {self.algorithm!r}; "
+                             f"valid: {', '.join(ALGORITHMS)}")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A data source: files fetched together into ``<data_dir>/<id>/``."""
+
+    id: str
+    files: tuple[RemoteFile, ...]
+    licence: str
+    citation: str
+    stand_in: str
+    stand_in_fn: str | None = None
+
+    def file(self, name: str) -> RemoteFile:
+        for remote in self.files:
+            if remote.name == name:
+                return remote
+        raise UnknownSourceError(f"source {self.id!r} has no file {name!r}; files: "
+                       f"{', '.join(f.name for f in self.files)}")
+
+    def with_checksums(self, checksums: Mapping[str, str | None],
+                       algorithm: str | None = None) -> Source:
+        """A copy whose named files carry other hashes (tests, local mirrors of other builds)."""
+        unknown = set(checksums) - {f.name for f in self.files}
+        if unknown:
+            raise UnknownSourceError(f"source {self.id!r} has no file(s) "
+                                     f"{', '.join(sorted(unknown))}")
+        files = tuple(
+            dataclasses.replace(f, checksum=checksums[f.name],
+                                algorithm=algorithm or f.algorithm) if f.name in checksums else f
+            for f in self.files)
+        return dataclasses.replace(self, files=files)
+
+
+_MNIST = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+_HBNODE = ("https://raw.githubusercontent.com/hedixia/HeavyBallNODE/"
+           "cd1065febea8ebf51eda954734e1cbe1fd565ae9/data/")
+
+SOURCES: dict[str, Source] = {s.id: s for s in (
+    Source(
+        "mnist",
+        tuple(RemoteFile(name, _MNIST + name, "md5", md5) for name, md5 in (
+            ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+            ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+            ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+            ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"))),
+        licence="CC BY-SA 3.0 (Y. LeCun and C. Cortes); PyTorch's S3 mirror of the originals",
+        citation="LeCun, Bottou, Bengio, Haffner. Gradient-based learning applied to document "
+                 "recognition. Proc. IEEE 86(11), 1998.",
+        stand_in="scikit-learn load_digits (bundled 8x8 digits, 10 classes)",
+        stand_in_fn="odebench.data.mnist:digits_standin"),
+    Source(
+        "cifar10",
+        (RemoteFile("cifar-10-python.tar.gz",
+                    "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                    "md5", "c58f30108f718f92721af3b95e74349a"),),
+        licence="no licence stated by the publisher; cite the technical report",
+        citation="Krizhevsky. Learning Multiple Layers of Features from Tiny Images. "
+                 "Tech. report, University of Toronto, 2009.",
+        stand_in="generated 10-class 3x32x32 colour/shape image set",
+        stand_in_fn="odebench.data.cifar10:cifar10_standin"),
+    Source(
+        "mnist_c",
+        (RemoteFile("mnist_c.zip", "https://zenodo.org/record/3239543/files/mnist_c.zip",
+                    "md5", "4b34b33045869ee6d424616cd3a65da3"),),
+        licence="as stated on Zenodo record 3239543 (CC BY 4.0 at the time of writing)",
+        citation="Mu, Gilmer. MNIST-C: A Robustness Benchmark for Computer Vision. "
+                 "arXiv:1906.02337, 2019.",
+        stand_in="the 10 MNIST-C corruptions implemented in odebench, applied to the 8x8 digits"),
+    Source(
+        "plane_vibration",
+        (RemoteFile("pv.csv", _HBNODE + "pv.csv", "sha256",
+                    "b72a9d063e392570bb20c26f4763232e30262e5914d946e475e67df40880db6d"),),
+        licence="nonlinearbenchmark.org benchmark data, via the HeavyBallNODE repository",
+        citation="Noel, Schoukens. F-16 aircraft benchmark based on ground vibration test data. "
+                 "Workshop on Nonlinear System Identification Benchmarks, 2017.",
+        stand_in="simulated forced multi-mass vibration system, same 5 channels"),
+    Source(
+        "silverbox",
+        (RemoteFile("sb.csv", _HBNODE + "sb.csv", "sha256",
+                    "e7076735427b0b9bbc18a2a43b78022219a76623b15b494be559dc58b0224279"),),
+        licence="nonlinearbenchmark.org benchmark data, via the HeavyBallNODE repository",
+        citation="Wigren, Schoukens. Three free data sets for development and benchmarking in "
+                 "nonlinear system identification. European Control Conference, 2013.",
+        stand_in="simulated Duffing oscillator, channels V1 (input) and V2 (output)",
+        stand_in_fn="odebench.data.silverbox:simulate_duffing"),
+    Source(
+        "walker2d",
+        (RemoteFile("walker.zip", "https://pub.ist.ac.at/~mlechner/datasets/walker.zip",
+                    "sha256", None),),
+        licence="as published with ODE-LSTM (Lechner and Hasani); no checksum published",
+        citation="Lechner, Hasani. Learning Long-Term Dependencies in Irregularly-Sampled Time "
+                 "Series. NeurIPS 2020.",
+        stand_in="gymnasium Walker2d-v5 (MuJoCo) trajectories, 17-dim observations"),
+)}
+
+
+def get_source(source_id: str) -> Source:
+    """The registered source ``source_id``; an unknown id is an error listing the valid ones."""
+    if source_id not in SOURCES:
+        raise UnknownSourceError(f"unknown data source {source_id!r}; "
+                                 f"valid: {', '.join(SOURCES)}")
+    return SOURCES[source_id]
