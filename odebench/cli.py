@@ -46,11 +46,20 @@ def _report_step(step: Callable[..., dict[str, Path]], with_order: bool = True):
         config = load_config(args.config)
         results_dir = Path(args.results_dir or config["results_dir"])
         for experiment in _experiments(args, config):
-            order = config["experiments"][experiment].get("models")
-            extra = {"model_order": order} if with_order else {}
+            extra = {"model_order": _model_order(config, experiment)} if with_order else {}
             outputs = step(results_dir, experiment, **extra)
             print(f"{experiment}: " + ", ".join(str(p) for p in outputs.values()))
     return handler
+
+
+def _model_order(config: dict[str, Any], experiment: str) -> list[str] | None:
+    """Table/figure order: the experiment's models as configured (registry order)."""
+    from odebench.tasks.run import experiment_models
+
+    try:
+        return experiment_models(config, experiment)
+    except ValueError:
+        return config["experiments"][experiment].get("models")
 
 
 def _plan(args: argparse.Namespace) -> None:
@@ -59,10 +68,12 @@ def _plan(args: argparse.Namespace) -> None:
 
     config = load_config(args.config)
     for experiment in _experiments(args, config):
-        _, resolved = experiment_task(config, experiment)
+        task, resolved = experiment_task(config, experiment)
         models = experiment_models(config, experiment)
-        print(f"{experiment} (setup {resolved['setup']}): models {', '.join(models)}; "
-              f"seeds {seeds_of(resolved['seeds'])}")
+        sweep = "".join(f"; sweep {k} = {v}" for k, v in resolved["sweep"].items())
+        print(f"{experiment} (task {task.NAME}, setup "
+              f"{resolved['setup']}): models {', '.join(models)}; seeds "
+              f"{seeds_of(resolved['seeds'])}{sweep}")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -42,7 +42,7 @@ def test_parameter_counts_equal_the_papers(setup, model, expected):
 def test_unknown_setup_and_model_list_valid_choices():
     with pytest.raises(UnknownSetupError, match="hbnode2021, nesterov2022"):
         build_pointcloud_model("xia", "node", SOLVER)
-    with pytest.raises(UnknownModelError, match="valid: node, hbnode"):
+    with pytest.raises(UnknownModelError, match="valid: node, anode, sonode, hbnode, ghbnode"):
         build_pointcloud_model("hbnode2021", "lstm", SOLVER)
 
 

@@ -71,7 +71,7 @@ def test_readers_return_one_tidy_frame_over_many_runs(tmp_path):
     _record(tmp_path, "pointcloud", "hbnode", 0, [0.8])
     _record(tmp_path, "other", "hbnode", 0, [0.7])
     epochs = read_epochs(tmp_path, "pointcloud")
-    assert list(epochs.columns[:3]) == ["experiment", "model", "seed"]
+    assert list(epochs.columns[:4]) == ["experiment", "model", "setting", "seed"]
     assert len(epochs) == 6
     assert set(epochs["experiment"]) == {"pointcloud"}
     assert epochs.groupby(["model", "seed"]).size().to_dict() == {

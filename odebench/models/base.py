@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 from torch import nn
 
-from odebench.solvers import NFECounts, SolverSpec, solve_with
+from odebench.solvers import FIXED_STEP_METHODS, NFECounts, SolverSpec, solve_with
 
 
 class Dynamics(nn.Module):
@@ -18,6 +19,9 @@ class Dynamics(nn.Module):
     """
 
     order: int = 1
+    # True when the field is undefined outside the integration interval (NesterovNODE's k(t)
+    # is singular at t = 0): adaptive solves then never step past either end.
+    stays_in_interval: bool = False
 
     def __init__(self, field: nn.Module):
         super().__init__()
@@ -82,7 +86,8 @@ class ContinuousDepthModel(nn.Module):
     def integrate(self, x: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor:
         """The state trajectory ``[len(times), batch, order, *features]``."""
         times = self.t_span if times is None else times
-        solution = solve_with(self.solver, self.dynamics, self.initial(x), times.to(x.dtype))
+        solution = solve_with(solver_for(self.solver, self.dynamics, times), self.dynamics,
+                              self.initial(x), times.to(x.dtype))
         self.last_nfe = solution.nfe
         return solution.ys
 
@@ -93,6 +98,15 @@ class ContinuousDepthModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.hidden(x))
+
+
+def solver_for(spec: SolverSpec, dynamics: Dynamics, times: torch.Tensor) -> SolverSpec:
+    """``spec``, plus torchdiffeq's ``step_t`` at the interval ends when the dynamics must not
+    be evaluated outside it (an adaptive step would otherwise overshoot and interpolate)."""
+    if not dynamics.stays_in_interval or spec.method in FIXED_STEP_METHODS:
+        return spec
+    ends = torch.stack((times[0], times[-1])).detach().to("cpu", torch.float64)
+    return replace(spec, options={**(spec.options or {}), "step_t": ends})
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from odebench.models.base import Dynamics
 
@@ -22,6 +25,34 @@ class Damping(nn.Module):
 
     def forward(self) -> torch.Tensor:
         return self.eps * torch.sigmoid(self.omega)
+
+
+class Coupling(nn.Module):
+    """The skip coefficient xi of GHBNODE/GNesterovNODE: ``softplus(chi)`` or a fixed value.
+
+    ``xi0`` is the (initial) value of xi; learnable xi stores chi_0 = softplus^-1(xi0)
+    (HBNODE Sec. 3: "xi = softplus(chi)"). A fixed xi is a buffer, not a parameter.
+    """
+
+    def __init__(self, xi0: float, learnable: bool = True):
+        super().__init__()
+        if not (math.isfinite(xi0) and xi0 >= 0):
+            raise ValueError(f"xi must be a finite number >= 0, got {xi0!r}")
+        if learnable and xi0 <= 0:
+            raise ValueError("a learnable xi = softplus(chi) must start above 0")
+        self.learnable = learnable
+        if learnable:
+            self.chi = nn.Parameter(torch.tensor([math.log(math.expm1(xi0))]))
+        else:
+            self.register_buffer("xi", torch.tensor([float(xi0)]))
+
+    def forward(self) -> torch.Tensor:
+        return F.softplus(self.chi) if self.learnable else self.xi
+
+    @classmethod
+    def make(cls, xi: float, learnable: bool) -> Coupling | None:
+        """None where the term vanishes (xi = 0, fixed), so no scalar is tracked."""
+        return None if (xi == 0 and not learnable) else cls(xi, learnable)
 
 
 class HBNODEDynamics(Dynamics):

@@ -3,43 +3,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
 from odebench.models.base import ContinuousDepthModel, LearnedVelocity, ZeroAugment
+from odebench.models.defaults import (
+    T_SPANS,
+    WIDTHS,
+    UnknownSetupError,
+    dynamics_kwargs,
+    model_options,
+    task_models,
+)
 from odebench.models.fields import MLPField, velocity_mlp
-from odebench.models.registry import model_family
+from odebench.models.registry import MODELS
 from odebench.solvers import SolverSpec
+
+__all__ = ["HEADS", "INPUT_DIM", "SETUPS", "PointCloudSetup", "UnknownSetupError",
+           "build_pointcloud_model", "pointcloud_models", "pointcloud_setup"]
 
 
 @dataclass(frozen=True)
 class PointCloudSetup:
     """Per-paper architecture choices; widths are (n, h) per model."""
 
-    widths: dict[str, tuple[int, int]]
+    widths: dict[str, tuple[int, int | None]]
     time_dependent_field: bool
     t_span: tuple[float, float]
 
 
 SETUPS: dict[str, PointCloudSetup] = {
     # HBNODE paper Table 3 (n, h); f is time-invariant; t in [0, 1] (Sec. 5.1).
-    "hbnode2021": PointCloudSetup(
-        widths={"node": (2, 20), "anode": (3, 20), "sonode": (2, 13), "hbnode": (2, 14),
-                "ghbnode": (2, 14)},
-        time_dependent_field=False, t_span=(0.0, 1.0)),
-    # NesterovNODE paper Table 4 (n, h); code concatenates t to f's input; t in [1, 2].
-    "nesterov2022": PointCloudSetup(
-        widths={"node": (2, 20), "anode": (3, 20), "sonode": (2, 13), "hbnode": (2, 14),
-                "ghbnode": (2, 14), "nesterovnode": (2, 14), "gnesterovnode": (2, 14)},
-        time_dependent_field=True, t_span=(1.0, 2.0)),
+    "hbnode2021": PointCloudSetup(WIDTHS[("hbnode2021", "pointcloud")],
+                                  time_dependent_field=False, t_span=T_SPANS["hbnode2021"]),
+    # NesterovNODE paper Table 4 (n, h); code concatenates t to f's input (needed for the
+    # Table 1 counts); t in [1, 2] (Sec. 5.1).
+    "nesterov2022": PointCloudSetup(WIDTHS[("nesterov2022", "pointcloud")],
+                                    time_dependent_field=True, t_span=T_SPANS["nesterov2022"]),
 }
 
+# Output fc_1 -> Tanh (both papers' text); HardTanh(-1, 1) in both official codes.
 HEADS = {"tanh": nn.Tanh, "hardtanh": lambda: nn.Hardtanh(-1.0, 1.0)}
-INPUT_DIM = 2
-
-
-class UnknownSetupError(ValueError):
-    pass
+INPUT_DIM = 2  # 2-D points (both papers' nested circles)
 
 
 def pointcloud_setup(setup: str) -> PointCloudSetup:
@@ -51,22 +57,27 @@ def pointcloud_setup(setup: str) -> PointCloudSetup:
 
 def pointcloud_models(setup: str) -> list[str]:
     """Models that are both registered and run by ``setup`` on the point cloud."""
-    from odebench.models.registry import MODELS
+    pointcloud_setup(setup)
+    return task_models(setup, "pointcloud")
 
-    return [m for m in pointcloud_setup(setup).widths if m in MODELS]
 
-
-def build_pointcloud_model(setup: str, model: str, solver: SolverSpec,
-                           head: str = "tanh") -> ContinuousDepthModel:
+def build_pointcloud_model(setup: str, model: str, solver: SolverSpec, head: str = "tanh",
+                           **options: Any) -> ContinuousDepthModel:
     """``initial -> ODE on [t0, T] -> fc_1 -> head`` with the setup's widths.
 
     ``head``: ``tanh`` (both papers' text) or ``hardtanh`` (HardTanh(-1, 1), official code).
+    ``options``: model options (``variant``, ``sigma``, ``sigma_on_f``, ``xi``,
+    ``xi_learnable``, ``r``), resolved by :func:`odebench.models.defaults.model_options`:
+    GHBNODE / GNesterovNODE sigma and xi per setup (paper value by default,
+    ``variant="official_code"`` for the code's; see ``defaults.GATES``).
     """
     arch = pointcloud_setup(setup)
-    family = model_family(model, allowed=pointcloud_models(setup))
+    resolved = model_options(setup, "pointcloud", model, **options)
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
-    n, hidden = arch.widths[model]
+    family = MODELS[model]
+    n, hidden = resolved["n"], resolved["h"]
+    # Field: input_{n*} -> fc_h -> ELU -> fc_h -> ELU -> fc_n (App. E.2 / D.2)
     field = MLPField(family.field_input(n), hidden, n, act="elu",
                      time_dependent=arch.time_dependent_field)
     if family.learned_initial_velocity:
@@ -74,6 +85,6 @@ def build_pointcloud_model(setup: str, model: str, solver: SolverSpec,
         initial: nn.Module = LearnedVelocity(net, n, family.order)
     else:
         initial = ZeroAugment(n)
-    return ContinuousDepthModel(initial, family.make_dynamics(field),
+    return ContinuousDepthModel(initial, family.make_dynamics(field, **dynamics_kwargs(resolved)),
                                 nn.Sequential(nn.Linear(n, 1), HEADS[head]()),
                                 solver=solver, t_span=arch.t_span)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from torch import nn
-
 from odebench.models.base import Dynamics
+from odebench.models.ghbnode import GHBNODEDynamics
 from odebench.models.hbnode import HBNODEDynamics
+from odebench.models.nesterov import NesterovNODEDynamics
 from odebench.models.node import NODEDynamics
+from odebench.models.sonode import SONODEDynamics
+
+GATE_OPTIONS = ("sigma", "xi", "xi_learnable")
 
 
 @dataclass(frozen=True)
@@ -17,14 +20,16 @@ class ModelFamily:
     """How to build a family's dynamics around a vector field.
 
     ``order`` is the number of state blocks (1: [h], 2: [h, m]); ``field_input`` maps the
-    state size n to the field's input size n* (SONODE: 2n).
+    state size n to the field's input size n* (SONODE: 2n); ``options`` are the keyword
+    arguments ``make_dynamics(field, **options)`` takes (see ``defaults.model_options``).
     """
 
     name: str
     label: str
-    make_dynamics: Callable[[nn.Module], Dynamics]
+    make_dynamics: Callable[..., Dynamics]
     order: int
     field_input: Callable[[int], int] = lambda n: n
+    options: tuple[str, ...] = ()
 
     @property
     def learned_initial_velocity(self) -> bool:
@@ -33,7 +38,17 @@ class ModelFamily:
 
 MODELS: dict[str, ModelFamily] = {
     "node": ModelFamily("node", "NODE", NODEDynamics, order=1),
+    "anode": ModelFamily("anode", "ANODE", NODEDynamics, order=1),  # NODE on zero-padded h
+    "sonode": ModelFamily("sonode", "SONODE", SONODEDynamics, order=2,
+                          field_input=lambda n: 2 * n),
     "hbnode": ModelFamily("hbnode", "HBNODE", HBNODEDynamics, order=2),
+    "ghbnode": ModelFamily("ghbnode", "GHBNODE", GHBNODEDynamics, order=2,
+                           options=(*GATE_OPTIONS, "sigma_on_f")),
+    "nesterovnode": ModelFamily("nesterovnode", "NesterovNODE", NesterovNODEDynamics, order=2,
+                                options=("r", "variant")),
+    "gnesterovnode": ModelFamily("gnesterovnode", "GNesterovNODE", NesterovNODEDynamics,
+                                 order=2,
+                                 options=("r", "variant", *GATE_OPTIONS, "sigma_k_in_field")),
 }
 
 
@@ -41,9 +56,13 @@ class UnknownModelError(ValueError):
     """A model name that is not registered (or not run by a setup on a task)."""
 
 
-def model_family(name: str, allowed: list[str] | None = None) -> ModelFamily:
-    """Look a family up; ``allowed`` narrows the choice to what a setup ran on a task."""
+def model_family(name: str, allowed: list[str] | None = None, where: str = "") -> ModelFamily:
+    """Look a family up; ``allowed`` narrows the choice to what a setup ran on a task.
+
+    ``where`` (e.g. ``"hbnode2021/mnist"``) is named in the error message.
+    """
     valid = [m for m in MODELS if allowed is None or m in allowed]
     if name not in valid:
-        raise UnknownModelError(f"unknown model {name!r}; valid: {', '.join(valid)}")
+        context = f" for {where}" if where else ""
+        raise UnknownModelError(f"unknown model {name!r}{context}; valid: {', '.join(valid)}")
     return MODELS[name]

@@ -153,7 +153,9 @@ def _run_folders(results_dir: Path, experiment: str | None) -> list[Path]:
 
 
 def _identity(folder: Path) -> dict[str, Any]:
-    return {"experiment": folder.parent.parent.name, "model": folder.parent.name,
+    """experiment, model, setting (``tol=1e-05`` for a sweep run, else empty) and seed."""
+    model, _, setting = folder.parent.name.partition("@")
+    return {"experiment": folder.parent.parent.name, "model": model, "setting": setting,
             "seed": int(folder.name.removeprefix("seed"))}
 
 
@@ -168,11 +170,11 @@ def read_epochs(results_dir: str | Path, experiment: str | None = None) -> pd.Da
         if not path.is_file() or path.stat().st_size == 0:
             continue
         frame = pd.read_csv(path)
-        for key, value in reversed(_identity(folder).items()):
+        for key, value in reversed(list(_identity(folder).items())):
             frame.insert(0, key, value)
         frames.append(frame)
     if not frames:
-        return pd.DataFrame(columns=["experiment", "model", "seed"])
+        return pd.DataFrame(columns=["experiment", "model", "setting", "seed"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -185,10 +187,13 @@ def read_summaries(results_dir: str | Path, experiment: str | None = None) -> pd
             continue
         summary = json.loads(path.read_text())
         row = {**_identity(folder), "status": summary.get("status"),
+               "task": summary.get("config", {}).get("task"),
+               "setup": summary.get("setup"),
                "epochs_completed": summary.get("epochs_completed"),
                "n_params": summary.get("n_params"),
                "device": summary.get("environment", {}).get("device"),
                "device_name": summary.get("environment", {}).get("device_name")}
         row.update({f"final_{k}": v for k, v in summary.get("final", {}).items()})
         rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else ["experiment", "model", "seed", "status"])
+    empty = ["experiment", "model", "setting", "seed", "status"]
+    return pd.DataFrame(rows, columns=None if rows else empty)

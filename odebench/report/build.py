@@ -10,8 +10,15 @@ import pandas as pd
 
 from odebench.records.atomic import atomic_write_text
 from odebench.records.run_record import read_epochs, read_summaries
-from odebench.report.figures import curves_figure
-from odebench.report.tables import model_table, to_markdown
+from odebench.report.figures import (
+    IMAGE_PANELS,
+    PANELS,
+    curves_figure,
+    norm_figure,
+    tolerance_scatter,
+)
+from odebench.report.reference import REFERENCES
+from odebench.report.tables import TASK_KIND, model_table, to_markdown, with_setting
 
 
 class NoRunsError(RuntimeError):
@@ -50,7 +57,15 @@ def _load_aggregate(results_dir: Path, experiment: str) -> tuple[pd.DataFrame, p
         if not path.is_file():
             raise NoRunsError(f"aggregate file missing: {path} (run the aggregate step first)")
     runs = pd.read_csv(paths["runs"]) if paths["runs"].stat().st_size > 1 else pd.DataFrame()
-    return pd.read_csv(paths["epochs"]), runs
+    return with_setting(pd.read_csv(paths["epochs"])), runs
+
+
+def experiment_kind(runs: pd.DataFrame) -> str | None:
+    """pointcloud, images or silverbox, from the task recorded in the runs' summaries."""
+    if runs.empty or "task" not in runs:
+        return None
+    tasks = runs["task"].dropna().unique()
+    return TASK_KIND.get(tasks[0]) if len(tasks) else None
 
 
 def build_table(results_dir: str | Path, experiment: str,
@@ -58,25 +73,39 @@ def build_table(results_dir: str | Path, experiment: str,
     """``tables/<experiment>.csv`` (tidy, one row per model) and ``.md`` (readable)."""
     results_dir = Path(results_dir)
     epochs, runs = _load_aggregate(results_dir, experiment)
-    table = model_table(epochs, runs, model_order)
+    reference = REFERENCES.get(experiment)
+    table = model_table(epochs, runs, model_order, kind=experiment_kind(runs),
+                        reference=reference)
     folder = results_dir / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {"csv": folder / f"{experiment}.csv", "md": folder / f"{experiment}.md"}
     _write_csv(table, outputs["csv"])
-    atomic_write_text(outputs["md"], to_markdown(table, experiment))
+    atomic_write_text(outputs["md"], to_markdown(table, experiment, reference))
     return outputs
 
 
 def build_figure(results_dir: str | Path, experiment: str,
                  model_order: Sequence[str] | None = None) -> dict[str, Path]:
-    """``figures/<experiment>.png`` and ``.pdf``: NFE and loss vs epoch, bands over seeds."""
+    """``figures/<experiment>.png`` and ``.pdf`` in the papers' forms.
+
+    Point cloud: NFE and loss vs iteration; images: NFE, time, loss and accuracy vs epoch
+    (a tolerance sweep: forward vs backward NFE coloured by tolerance); Silverbox: ||h(t)||.
+    """
     results_dir = Path(results_dir)
-    epochs, _ = _load_aggregate(results_dir, experiment)
+    epochs, runs = _load_aggregate(results_dir, experiment)
+    kind = experiment_kind(runs)
     folder = results_dir / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {"png": folder / f"{experiment}.png", "pdf": folder / f"{experiment}.pdf"}
     temporary = [p.with_name(f".{p.stem}.tmp{p.suffix}") for p in outputs.values()]
-    curves_figure(epochs, temporary, title=experiment, model_order=model_order)
+    if kind == "silverbox":
+        norm_figure(epochs, temporary, title=experiment, model_order=model_order)
+    elif kind == "images" and epochs["setting"].str.startswith("tol=").any():
+        tolerance_scatter(epochs, temporary, title=experiment, model_order=model_order)
+    else:
+        panels = IMAGE_PANELS if kind == "images" else PANELS
+        curves_figure(epochs, temporary, title=experiment, model_order=model_order,
+                      panels=panels)
     for tmp, final in zip(temporary, outputs.values(), strict=True):
         tmp.replace(final)
     return outputs

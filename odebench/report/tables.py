@@ -7,24 +7,56 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-# (column in the table, how it is computed per run, readable header)
-RUN_STATISTICS: tuple[tuple[str, str, str], ...] = (
-    ("final_loss", "last loss", "final loss"),
-    ("final_test_accuracy", "last test_accuracy", "final test acc."),
-    ("best_test_accuracy", "max test_accuracy", "best test acc."),
-    ("nfe_forward", "mean nfe_forward", "forward NFE / iter."),
-    ("nfe_backward", "mean nfe_backward", "backward NFE / iter."),
-    ("nfe_test", "last nfe_test", "test NFE"),
-    ("seconds_per_epoch", "mean seconds", "s / epoch"),
-    ("total_seconds", "sum seconds", "total s"),
-)
+from odebench.report.reference import Reference
+
+# name -> (how it is computed per run from epochs.csv, readable header)
+STATISTICS: dict[str, tuple[str, str]] = {
+    "final_loss": ("last loss", "final loss"),
+    "final_test_accuracy": ("last test_accuracy", "final test acc."),
+    "best_test_accuracy": ("max test_accuracy", "best test acc."),
+    "nfe_forward": ("mean nfe_forward", "forward NFE / iter."),
+    "nfe_backward": ("mean nfe_backward", "backward NFE / iter."),
+    "nfe_forward_last": ("last nfe_forward", "forward NFE / iter. (last epoch)"),
+    "nfe_backward_last": ("last nfe_backward", "backward NFE / iter. (last epoch)"),
+    "nfe_test": ("last nfe_test", "test NFE"),
+    "seconds_per_epoch": ("mean seconds", "s / epoch"),
+    "total_seconds": ("sum seconds", "total s"),
+    "final_h_norm": ("last h_norm", "‖h(T)‖₂"),
+    "max_h_norm": ("max h_norm", "max ‖h(t)‖₂"),
+    "final_t": ("last t", "T reached"),
+    "nfe_total": ("last nfe_forward", "forward NFE (whole solve)"),
+}
+
+# Which statistics each kind of experiment reports (the task decides the kind).
+KIND_STATISTICS: dict[str, tuple[str, ...]] = {
+    "pointcloud": ("final_loss", "final_test_accuracy", "nfe_forward", "nfe_backward",
+                   "seconds_per_epoch", "total_seconds"),
+    "images": ("final_test_accuracy", "best_test_accuracy", "nfe_forward_last",
+               "nfe_backward_last", "nfe_test", "seconds_per_epoch", "total_seconds"),
+    "silverbox": ("final_h_norm", "max_h_norm", "final_t", "nfe_total"),
+}
+TASK_KIND = {"pointcloud": "pointcloud", "mnist": "images", "cifar10": "images",
+             "silverbox_init": "silverbox"}
+RUN_STATISTICS = tuple((name, *STATISTICS[name]) for name in STATISTICS)
+
+
+def with_setting(frame: pd.DataFrame) -> pd.DataFrame:
+    """Ensure a string ``setting`` column ("" for runs outside a sweep)."""
+    if frame.empty and "setting" not in frame:
+        return frame.assign(setting=pd.Series(dtype=str))
+    setting = frame["setting"] if "setting" in frame else ""
+    values = pd.Series(setting, index=frame.index, dtype=object).fillna("")
+    return frame.assign(setting=values.astype(str))
 
 
 def per_run(epochs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, seed) with the statistics of :data:`RUN_STATISTICS`."""
+    """One row per (model, setting, seed) with the statistics of :data:`RUN_STATISTICS`."""
     rows = []
-    for (model, seed), run in epochs.sort_values("epoch").groupby(["model", "seed"], sort=False):
-        row = {"model": model, "seed": seed, "epochs": int(run["epoch"].max())}
+    grouped = with_setting(epochs).sort_values("epoch").groupby(["model", "setting", "seed"],
+                                                                sort=False)
+    for (model, setting, seed), run in grouped:
+        row = {"model": model, "setting": setting, "seed": seed,
+               "epochs": int(run["epoch"].max())}
         for name, rule, _ in RUN_STATISTICS:
             how, column = rule.split(" ")
             if column not in run or run[column].isna().all():
@@ -41,27 +73,53 @@ def _status_text(statuses: pd.Series) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
+def _setting_sort_key(setting: str) -> tuple:
+    name, _, value = setting.partition("=")
+    try:
+        return (name, -float(value))  # sweeps read from loose to tight (1e0 ... 1e-5)
+    except ValueError:
+        return (name, value)
+
+
+def run_key(model: str, setting: str) -> str:
+    return f"{model}@{setting}" if setting else model
+
+
 def model_table(epochs: pd.DataFrame, summaries: pd.DataFrame,
-                model_order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Tidy table: one row per model with ``<stat>_mean`` and ``<stat>_std`` over seeds."""
+                model_order: Sequence[str] | None = None, kind: str | None = None,
+                reference: Reference | None = None) -> pd.DataFrame:
+    """Tidy table: one row per model (x setting) with ``<stat>_mean``/``_std`` over seeds.
+
+    ``kind`` narrows the statistics to those of :data:`KIND_STATISTICS`; ``reference`` adds
+    the paper's number for each row in its own column.
+    """
+    names = KIND_STATISTICS.get(kind, tuple(STATISTICS)) if kind else tuple(STATISTICS)
     runs = per_run(epochs)
     if runs.empty:
-        return pd.DataFrame(columns=["model", "runs"])
+        return pd.DataFrame(columns=["model", "setting", "runs"])
     if not summaries.empty:
-        runs = runs.merge(summaries[["model", "seed", "status"]], on=["model", "seed"], how="left")
+        summaries = with_setting(summaries)[["model", "setting", "seed", "status"]]
+        runs = runs.merge(summaries, on=["model", "setting", "seed"], how="left")
     else:
         runs["status"] = None
     order = [m for m in (model_order or []) if m in set(runs["model"])]
     order += sorted(set(runs["model"]) - set(order))
     rows = []
     for model in order:
-        group = runs[runs["model"] == model]
-        row = {"model": model, "runs": len(group), "status": _status_text(group["status"])}
-        for name, _, _ in RUN_STATISTICS:
-            if name in group and group[name].notna().any():
-                row[f"{name}_mean"] = group[name].mean()
-                row[f"{name}_std"] = group[name].std(ddof=1) if group[name].count() > 1 else 0.0
-        rows.append(row)
+        settings = sorted(set(runs.loc[runs["model"] == model, "setting"]),
+                          key=_setting_sort_key)
+        for setting in settings:
+            group = runs[(runs["model"] == model) & (runs["setting"] == setting)]
+            row = {"model": model, "setting": setting, "runs": len(group),
+                   "status": _status_text(group["status"])}
+            for name in names:
+                if name in group and group[name].notna().any():
+                    row[f"{name}_mean"] = group[name].mean()
+                    row[f"{name}_std"] = (group[name].std(ddof=1) if group[name].count() > 1
+                                          else 0.0)
+            if reference is not None:
+                row[reference.column] = reference.values.get(run_key(model, setting))
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -74,17 +132,24 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}" if magnitude < 10 else f"{value:.1f}"
 
 
-def to_markdown(table: pd.DataFrame, title: str) -> str:
-    """The same table, readable: ``mean ± std`` cells and one header per statistic."""
-    stats = [(name, header) for name, _, header in RUN_STATISTICS if f"{name}_mean" in table]
-    header = ["model", "runs", *[h for _, h in stats], "status"]
+def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = None) -> str:
+    """The same table, readable: ``mean ± std`` cells, the paper's numbers beside ours."""
+    stats = [(name, header) for name, (_, header) in STATISTICS.items()
+             if f"{name}_mean" in table]
+    papers = ([(reference.column, reference.header)]
+              if reference is not None and reference.column in table else [])
+    sweep = "setting" in table and table["setting"].fillna("").astype(bool).any()
+    header = ["model", *(["setting"] if sweep else []), "runs", *[h for _, h in stats],
+              *[h for _, h in papers], "status"]
     lines = [f"# {title}", "", "Mean ± std over seeds (one run per seed).", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
-        cells = [str(row["model"]), str(row["runs"])]
+        cells = [str(row["model"]), *([str(row["setting"])] if sweep else []), str(row["runs"])]
         for name, _ in stats:
             mean, std = row.get(f"{name}_mean"), row.get(f"{name}_std")
             cells.append("–" if pd.isna(mean) else f"{_fmt(mean)} ± {_fmt(std)}")
+        for column, _ in papers:
+            cells.append("–" if pd.isna(row[column]) else _fmt(row[column]))
         cells.append(str(row["status"]))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from odebench.data.pointcloud import nested_circles
 from odebench.models import count_parameters
+from odebench.models.defaults import model_options
 from odebench.models.pointcloud import SETUPS, build_pointcloud_model, pointcloud_models
 from odebench.records import RunRecord
 from odebench.solvers import SolverSpec
 from odebench.tasks.trainer import TrainOutcome, TrainSettings, train
+
+if TYPE_CHECKING:
+    from odebench.tasks.run import RunContext
 
 NAME = "pointcloud"
 
@@ -51,7 +55,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 COMMON_DEFAULTS: dict[str, Any] = {"data_seed": 0, "grad_clip": None, "nfe_cap": None,
-                                   "eval_every": 1, "checkpoint_every": 1}
+                                   "eval_every": 1, "checkpoint_every": 1,
+                                   "variant": "paper",  # or official_code (model gates, head)
+                                   "model_options": {}}
 
 LOSSES: dict[str, Callable[[], nn.Module]] = {"mse": nn.MSELoss, "smooth_l1": nn.SmoothL1Loss}
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -67,10 +73,14 @@ def models(setup: str) -> list[str]:
 
 def resolve(setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """Paper defaults of ``setup`` updated by ``overrides`` (the experiment's config)."""
-    return {**COMMON_DEFAULTS, **DEFAULTS[setup], **overrides, "setup": setup}
+    chosen = {**COMMON_DEFAULTS, **DEFAULTS[setup]}
+    if overrides.get("variant") == "official_code":
+        chosen["head"] = "hardtanh"  # both official codes: HardTanh(-1, 1) decoder
+    return {**chosen, **overrides, "setup": setup}
 
 
-def prepare_data(cfg: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
+def prepare_data(cfg: dict[str, Any], data_dir: str | None = None,
+                 offline: bool = True) -> dict[str, Any]:
     """Generate the data set once and describe it (the workflow's data step)."""
     dtype = DTYPES[cfg["dtype"]]
     x, y = nested_circles(cfg["n_train"] + cfg["n_test"], seed=cfg["data_seed"], dtype=dtype)
@@ -85,21 +95,24 @@ def sign_accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
-        device: torch.device, log: Callable[[str], None] = print) -> tuple[TrainOutcome, int]:
+        context: RunContext) -> tuple[TrainOutcome, dict[str, Any]]:
     """Train one (model, seed) on the nested circles and fill ``record``."""
-    dtype = DTYPES[cfg["dtype"]]
+    device, dtype = context.device, DTYPES[cfg["dtype"]]
     x, y = nested_circles(cfg["n_train"] + cfg["n_test"], seed=cfg["data_seed"], dtype=dtype)
     train_data = (x[:cfg["n_train"]].to(device), y[:cfg["n_train"]].to(device))
     test_data = (x[cfg["n_train"]:].to(device), y[cfg["n_train"]:].to(device))
     solver = SolverSpec(method=cfg["method"], rtol=cfg["tol"], atol=cfg["tol"],
                         adjoint=cfg["adjoint"], options=cfg.get("solver_options"))
+    options = {"variant": cfg["variant"], **cfg["model_options"].get(model_name, {})}
     torch.manual_seed(seed)
-    model = build_pointcloud_model(cfg["setup"], model_name, solver, head=cfg["head"])
+    model = build_pointcloud_model(cfg["setup"], model_name, solver, head=cfg["head"],
+                                   **options)
     model = model.to(device=device, dtype=dtype)
     settings = TrainSettings(epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"],
                              grad_clip=cfg["grad_clip"], nfe_cap=cfg["nfe_cap"],
                              eval_every=cfg["eval_every"],
                              checkpoint_every=cfg["checkpoint_every"])
     outcome = train(model, train_data, test_data, LOSSES[cfg["loss"]](), settings, record,
-                    metric_fn=sign_accuracy, log=log)
-    return outcome, count_parameters(model)
+                    metric_fn=sign_accuracy, log=context.log)
+    return outcome, {"n_params": count_parameters(model),
+                     "model_options": model_options(cfg["setup"], NAME, model_name, **options)}

@@ -36,6 +36,9 @@ class TrainSettings:
     nfe_cap: int | None = None
     eval_every: int = 1
     checkpoint_every: int = 1
+    lr_step: int | None = None  # StepLR step size in iterations (CIFAR code: 1000)
+    lr_gamma: float = 1.0  # StepLR factor (CIFAR code: 0.95)
+    eval_batch_size: int | None = None  # default: batch_size
 
 
 @dataclass
@@ -46,9 +49,10 @@ class TrainOutcome:
 
 
 def is_solver_blowup(error: AssertionError) -> bool:
-    """torchdiffeq's assertions for a diverging solve (NaN/inf state, step-size underflow)."""
+    """torchdiffeq's assertions for a diverging solve (NaN/inf state, step-size underflow,
+    the step cap of ``options.max_num_steps``)."""
     text = str(error)
-    return "non-finite" in text or "underflow in dt" in text
+    return any(sign in text for sign in ("non-finite", "underflow in dt", "max_num_steps"))
 
 
 def synchronize(device: torch.device) -> None:
@@ -103,9 +107,11 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
     """
     device = next(model.parameters()).device
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    scheduler = (torch.optim.lr_scheduler.StepLR(optimizer, settings.lr_step, settings.lr_gamma)
+                 if settings.lr_step else None)
     start_epoch = 0
     resumed = load_checkpoint(record.checkpoint_path, model=model, optimizer=optimizer,
-                              map_location=device)
+                              scheduler=scheduler, map_location=device)
     if resumed is not None:
         start_epoch = resumed["epoch"]
         record.rows = list(resumed["rows"])
@@ -148,6 +154,8 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
             if settings.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             cap = settings.nfe_cap
             if cap is not None and max(meter.forward, meter.backward) > cap:
                 status = STATUS_NFE_CAP
@@ -166,17 +174,20 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
         due = (epoch % settings.eval_every == 0 or epoch == settings.epochs
                or status == STATUS_NFE_CAP)
         if test_data is not None and status != STATUS_DIVERGED and due:
-            evaluated = evaluate(model, test_data, loss_fn, metric_fn, settings.batch_size)
+            evaluated = evaluate(model, test_data, loss_fn, metric_fn,
+                                 settings.eval_batch_size or settings.batch_size)
             if "test_metric" in evaluated:
                 evaluated[f"test_{metric_name}"] = evaluated.pop("test_metric")
             row.update(evaluated)
+        row["lr"] = optimizer.param_groups[0]["lr"]
         row.update(model_scalars(model))
         record.append(row)
         final = final_metrics(record.rows, status)
         if status != STATUS_COMPLETED or epoch % settings.checkpoint_every == 0 \
                 or epoch == settings.epochs:
             save_checkpoint(record.checkpoint_path, epoch=epoch, model=model, optimizer=optimizer,
-                            rows=record.rows, extra={"status": status, "final": final})
+                            scheduler=scheduler, rows=record.rows,
+                            extra={"status": status, "final": final})
         log(f"[{record.experiment}/{record.model}/seed{record.seed}] epoch {epoch}/"
             f"{settings.epochs} loss {row['loss']:.4g} nfe {row['nfe_forward']:.1f}/"
             f"{row['nfe_backward']:.1f} {row['seconds']:.2f}s")

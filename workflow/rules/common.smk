@@ -4,8 +4,7 @@ import sys
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from odebench.config import seeds_of
-from odebench.tasks.run import UnknownNameError, experiment_models, experiment_task
+from odebench.tasks.run import UnknownNameError, experiment_jobs
 
 # The odebench CLI of the interpreter that runs Snakemake (no dependence on PATH).
 ODEBENCH = f"{sys.executable} -m odebench.cli"
@@ -14,17 +13,14 @@ RESOLVED_CONFIG = f"{RESULTS}/config.yaml"
 
 
 def job_plan():
-    """{experiment: {"models": [...], "seeds": [...]}} with names checked against the setups."""
+    """{experiment: [run folder names model[@setting=value]/seed<k>]}, names checked."""
     plan = {}
     for experiment in config["experiments"]:
         try:
-            _, resolved = experiment_task(config, experiment)
-            plan[experiment] = {
-                "models": experiment_models(config, experiment),
-                "seeds": seeds_of(resolved["seeds"]),
-            }
-        except UnknownNameError as error:
+            jobs = experiment_jobs(config, experiment)
+        except (UnknownNameError, ValueError) as error:
             raise WorkflowError(f"config error: {error}")
+        plan[experiment] = [f"{job.key}/seed{job.seed}" for job in jobs]
     return plan
 
 
@@ -32,12 +28,10 @@ PLAN = job_plan()
 
 
 def run_summaries(wildcards):
-    job = PLAN[wildcards.experiment]
-    return expand(
-        f"{RESULTS}/runs/{wildcards.experiment}/{{model}}/seed{{seed}}/summary.json",
-        model=job["models"],
-        seed=job["seeds"],
-    )
+    return [
+        f"{RESULTS}/runs/{wildcards.experiment}/{run}/summary.json"
+        for run in PLAN[wildcards.experiment]
+    ]
 
 
 def all_outputs():

@@ -1,4 +1,10 @@
-# Stage 2: one training job per experiment x model x seed; each writes its run record.
+# Stage 2: one training job per experiment x model[@setting=value] x seed; each writes its
+# run record.
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    experiment=r"[A-Za-z0-9_]+",
 
 
 rule train:

@@ -1,0 +1,207 @@
+"""Per-(setup, task, model) architecture and gate defaults of both papers, resolved by name.
+
+A *setup* is one paper's protocol (``hbnode2021``: Xia et al. 2021; ``nesterov2022``: the
+NesterovNODE paper); a *task* is ``pointcloud``, ``mnist``, ``cifar10`` or ``silverbox``.
+:func:`model_options` returns every choice a task should record. Where the paper and its
+official code disagree, ``variant="paper"`` (default) gives the paper's value and
+``variant="official_code"`` the code's; single options can be overridden by keyword.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from odebench.models.gates import make_sigma
+from odebench.models.nesterov import DEFAULT_R, check_variant
+from odebench.models.registry import MODELS, ModelFamily, model_family
+
+SETUP_NAMES = ("hbnode2021", "nesterov2022")
+TASKS = ("pointcloud", "mnist", "cifar10", "silverbox")
+OPTION_NAMES = ("variant", "sigma", "sigma_on_f", "xi", "xi_learnable", "r",
+                "sigma_k_in_field")
+INPUT_CHANNELS = {"pointcloud": 2, "mnist": 1, "cifar10": 3, "silverbox": 1}  # c of each input
+T_SPANS = {"hbnode2021": (0.0, 1.0),  # HBNODE Sec. 5.1 / App. E.3: t in [0, 1]
+           "nesterov2022": (1.0, 2.0)}  # NesterovNODE Sec. 5.1 (+ code for images): [1, 2]
+SILVERBOX_END = 63.0  # Silverbox init test: t up to 63 (code of both papers: arange(.., 64))
+
+LN2 = math.log(2.0)  # softplus(0): official code's corr = 0
+SOFTPLUS_2 = math.log1p(math.exp(2.0))  # softplus(2) ~ 2.127: official code's corr_0 = 2.0
+
+HB_MODELS = ("node", "anode", "sonode", "hbnode", "ghbnode")
+NESTEROV_MODELS = (*HB_MODELS, "nesterovnode", "gnesterovnode")
+
+
+class UnknownSetupError(ValueError):
+    """A setup (or task) name that is not known; the message lists the valid ones."""
+
+
+class UnknownTaskError(UnknownSetupError):
+    """A task that a builder does not serve."""
+
+
+class ModelOptionError(ValueError):
+    """An option that does not exist, does not apply to the model, or has a bad value."""
+
+
+def _table(models: tuple[str, ...], n: tuple[int, ...],
+           h: tuple[int | None, ...] | None = None) -> dict[str, tuple[int, int | None]]:
+    """One paper table's (n, h) rows, column by column in the paper's model order."""
+    return dict(zip(models, zip(n, h or (None,) * len(n), strict=True), strict=True))
+
+
+WIDTHS: dict[tuple[str, str], dict[str, tuple[int, int | None]]] = {
+    # HBNODE Table 3 (n, h); footnote 5 p = n - c. Initialization h = 22 is unused: the
+    # Silverbox f is a single linear layer (App. E.1), so h is None there.
+    ("hbnode2021", "silverbox"): _table(HB_MODELS, (1, 2, 1, 1, 1)),
+    ("hbnode2021", "pointcloud"): _table(HB_MODELS, (2, 3, 2, 2, 2), (20, 20, 13, 14, 14)),
+    ("hbnode2021", "mnist"): _table(HB_MODELS, (1, 6, 5, 5, 6), (92, 64, 50, 50, 45)),
+    ("hbnode2021", "cifar10"): _table(HB_MODELS, (3, 13, 12, 12, 12), (125, 64, 50, 51, 51)),
+    # NesterovNODE Table 4 (n, h); footnote 1 p = n - c.
+    ("nesterov2022", "silverbox"): _table(NESTEROV_MODELS, (1, 2, 1, 1, 1, 1, 1)),
+    ("nesterov2022", "pointcloud"): _table(NESTEROV_MODELS, (2, 3, 2, 2, 2, 2, 2),
+                                           (20, 20, 13, 14, 14, 14, 14)),
+    ("nesterov2022", "mnist"): _table(NESTEROV_MODELS, (1, 6, 5, 5, 5, 5, 5),
+                                      (92, 64, 50, 50, 50, 50, 50)),
+    ("nesterov2022", "cifar10"): _table(NESTEROV_MODELS, (3, 13, 12, 12, 12, 12, 12),
+                                        (125, 64, 50, 51, 51, 51, 51)),
+}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """sigma and xi of a generalized model (identity / 0: the plain models)."""
+
+    sigma: str = "identity"
+    sigma_on_f: bool = False
+    xi: float = 0.0
+    xi_learnable: bool = False
+
+
+# (setup, task, model) -> (paper, official_code). Models not listed: sigma = identity, xi = 0.
+GATES: dict[tuple[str, str, str], tuple[Gate, Gate]] = {
+    # HBNODE paper: sigma = tanh "in our experiments" (Sec. 3). xi: App. E says "learnable"
+    # for all tasks, but the paper's own counts (568 point cloud, 172,916 CIFAR = HBNODE's)
+    # leave no parameter for xi there, so xi is fixed at the code's value (paper gives none).
+    ("hbnode2021", "pointcloud", "ghbnode"): (
+        Gate("tanh", xi=2.0),
+        Gate("identity", xi=2.0)),  # notebook: tanh commented out, res = 2
+    ("hbnode2021", "mnist", "ghbnode"): (  # Table 2 counts one xi scalar; code corr_0 = 2
+        Gate("tanh", xi=SOFTPLUS_2, xi_learnable=True),
+        Gate("tanh", xi=SOFTPLUS_2, xi_learnable=True)),
+    ("hbnode2021", "cifar10", "ghbnode"): (  # code: f + 1.5 h inside the field
+        Gate("tanh", xi=1.5),
+        Gate("tanh", xi=1.5)),
+    ("hbnode2021", "silverbox", "ghbnode"): (  # Sec. 3: hardtanh[-5, 5], xi = ln 2
+        Gate("hardtanh:5", xi=LN2, xi_learnable=True),  # App. E: learnable xi
+        Gate("hardtanh:5", xi=LN2)),  # code: corr = 0 with corrf=True (frozen)
+    # NesterovNODE paper: xi per Table 6; sigma is never stated, so GNesterovNODE takes the
+    # code's per-task sigma; GHBNODE keeps Xia et al.'s sigma and, as described in the
+    # NesterovNODE paper's background (spec Sec. 1.1), applies sigma to f too.
+    ("nesterov2022", "pointcloud", "ghbnode"): (
+        Gate("tanh", sigma_on_f=True, xi=2.0),  # Table 6: xi = 2
+        Gate("hardtanh:0.5", xi=2.0)),  # code: HardTanh(-0.5, 0.5) on v, res = 2
+    ("nesterov2022", "pointcloud", "gnesterovnode"): (
+        Gate("hardtanh:5", xi=2.0),  # code sigma HardTanh(-5, 5); Table 6: xi = 2
+        Gate("hardtanh:5", xi=0.5)),  # code: --xi default 0.5
+    ("nesterov2022", "mnist", "ghbnode"): (  # Table 6: learnable; code corr_0 = 2
+        Gate("tanh", sigma_on_f=True, xi=SOFTPLUS_2, xi_learnable=True),
+        Gate("tanh", xi=SOFTPLUS_2, xi_learnable=True)),
+    ("nesterov2022", "mnist", "gnesterovnode"): (  # code: HardTanh(-0.5, 0.5) on m, f, k
+        Gate("hardtanh:0.5", xi=SOFTPLUS_2, xi_learnable=True),
+        Gate("hardtanh:0.5", xi=SOFTPLUS_2, xi_learnable=True)),
+    ("nesterov2022", "cifar10", "ghbnode"): (  # Table 6: xi = 1.5
+        Gate("tanh", sigma_on_f=True, xi=1.5),
+        Gate("tanh", xi=1.5)),
+    ("nesterov2022", "cifar10", "gnesterovnode"): (  # code: tanh on m, f, k; Table 6: 1.5
+        Gate("tanh", xi=1.5),
+        Gate("tanh", xi=1.5)),
+    ("nesterov2022", "silverbox", "ghbnode"): (  # Table 6: learnable; HBNODE Sec. 3 sigma
+        Gate("hardtanh:5", sigma_on_f=True, xi=LN2, xi_learnable=True),
+        Gate("hardtanh:0.25", xi=LN2)),  # code: HardTanh(-0.25, 0.25), corr = 0 frozen
+    ("nesterov2022", "silverbox", "gnesterovnode"): (
+        Gate("hardtanh:0.25", xi=LN2, xi_learnable=True),  # code sigma; Table 6: learnable
+        Gate("hardtanh:0.25", xi=LN2)),  # code: corr = 0 frozen
+}
+
+
+def task_widths(setup: str, task: str) -> dict[str, tuple[int, int | None]]:
+    """The (n, h) of every model that ``setup`` runs on ``task``."""
+    if setup not in SETUP_NAMES:
+        raise UnknownSetupError(f"unknown setup {setup!r} for {task}; valid: "
+                                f"{', '.join(SETUP_NAMES)}")
+    if task not in TASKS:
+        raise UnknownTaskError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
+    return WIDTHS[(setup, task)]
+
+
+def task_models(setup: str, task: str) -> list[str]:
+    """Models that are both registered and run by ``setup`` on ``task``."""
+    return [m for m in task_widths(setup, task) if m in MODELS]
+
+
+def _check_overrides(family: ModelFamily, overrides: dict[str, Any]) -> dict[str, Any]:
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - set(OPTION_NAMES))
+    if unknown:
+        raise ModelOptionError(f"unknown model option(s) {', '.join(unknown)}; valid: "
+                               f"{', '.join(OPTION_NAMES)}")
+    applicable = {"variant", *family.options}
+    foreign = sorted(set(given) - applicable)
+    if foreign:
+        raise ModelOptionError(f"option(s) {', '.join(foreign)} do not apply to model "
+                               f"{family.name!r}; its options: {', '.join(sorted(applicable))}")
+    return given
+
+
+def _check_values(options: dict[str, Any]) -> None:
+    check_variant(options["variant"])
+    make_sigma(options["sigma"])
+    xi = options["xi"]
+    if isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0:
+        raise ModelOptionError(f"xi must be a number >= 0, got {xi!r}")
+    if options["xi_learnable"] and xi <= 0:
+        raise ModelOptionError("a learnable xi = softplus(chi) needs an initial xi > 0")
+    r = options["r"]
+    if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or r <= 0):
+        raise ModelOptionError(f"the Nesterov factor r must be a number > 0, got {r!r}")
+
+
+def model_options(setup: str, task: str, model: str, **overrides: Any) -> dict[str, Any]:
+    """The resolved choices of one (setup, task, model): widths, sigma, xi, r, variant.
+
+    Keys: setup, task, model, label, variant, n (state channels), h (hidden width; None for
+    the single-layer Silverbox f), p (zero/learned channels added to the c input channels),
+    t_span, sigma, sigma_on_f (GHBNODE only, else None), xi (fixed value or initial value),
+    xi_learnable, r (None for non-Nesterov models), sigma_k_in_field (GNesterovNODE only).
+    ``overrides`` (any of :data:`OPTION_NAMES`; None = default) must apply to the model.
+    """
+    widths = task_widths(setup, task)
+    family = model_family(model, allowed=list(widths), where=f"{setup}/{task}")
+    given = _check_overrides(family, overrides)
+    variant = check_variant(given.pop("variant", "paper"))
+    paper, code = GATES.get((setup, task, model), (Gate(), Gate()))
+    gate = paper if variant == "paper" else code
+    options: dict[str, Any] = {
+        "variant": variant, "sigma": gate.sigma,
+        "sigma_on_f": gate.sigma_on_f if "sigma_on_f" in family.options else None,  # GHBNODE
+        "xi": gate.xi, "xi_learnable": gate.xi_learnable,
+        "r": DEFAULT_R if "r" in family.options else None,
+        # GNesterovNODE paper form: Eq. 18 feeds h = sigma(k) x to f and xi h (False: the
+        # App. B proof's raw k); the official-code form never rescales inside the field.
+        "sigma_k_in_field": (variant == "paper") if "sigma_k_in_field" in family.options
+        else None,
+    }
+    options.update(given)
+    _check_values(options)
+    n, h = widths[model]
+    t0, t_end = T_SPANS[setup]
+    return {"setup": setup, "task": task, "model": model, "label": family.label,
+            "n": n, "h": h, "p": n - INPUT_CHANNELS[task],
+            "t_span": (t0, SILVERBOX_END if task == "silverbox" else t_end), **options}
+
+
+def dynamics_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """The subset of resolved ``options`` that the model's ``make_dynamics`` takes."""
+    return {key: options[key] for key in MODELS[options["model"]].options}

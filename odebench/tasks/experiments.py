@@ -1,0 +1,62 @@
+"""EXPERIMENTS: named experiments = a task, a paper setup, optional models and a sweep.
+
+A config entry ``experiments.<id>`` overrides any part; ids not listed here need ``task``.
+A sweep runs every model once per value of one setting; its runs live in
+``runs/<id>/<model>@<setting>=<value>/seed<k>/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+HB_MODELS = ["node", "anode", "sonode", "hbnode", "ghbnode"]
+ALL_MODELS = [*HB_MODELS, "nesterovnode", "gnesterovnode"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    task: str
+    setup: str
+    models: list[str] | None = None  # None: every model the setup ran on the task
+    sweep: dict[str, list[Any]] = field(default_factory=dict)
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    # Headline seven-model comparisons use the NesterovNODE paper's setup (issue #3).
+    "pointcloud": Experiment("pointcloud", "nesterov2022"),
+    "pointcloud_hbnode2021": Experiment("pointcloud", "hbnode2021"),
+    "silverbox_init": Experiment("silverbox_init", "nesterov2022"),  # Nesterov Fig. 2 left
+    "silverbox_init_hbnode2021": Experiment("silverbox_init", "hbnode2021"),  # HBNODE Fig. 3
+    "mnist": Experiment("mnist", "nesterov2022"),  # Nesterov Table 2 / Fig. 6
+    "mnist_hbnode2021": Experiment("mnist", "hbnode2021"),  # HBNODE Fig. 6
+    "cifar10": Experiment("cifar10", "nesterov2022"),  # Nesterov Table 2 / Fig. 5
+    "cifar10_hbnode2021": Experiment("cifar10", "hbnode2021"),  # HBNODE Fig. 1
+    # HBNODE Fig. 7: tolerance 1e0 ... 1e-5, the five HBNODE-paper models.
+    "cifar10_tolerance": Experiment("cifar10", "hbnode2021", HB_MODELS,
+                                    {"tol": [1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5]}),
+    # NesterovNODE Table 3 / Fig. 8: GNesterovNODE with r in {3, 5, 10}.
+    "cifar10_factor": Experiment("cifar10", "nesterov2022", ["gnesterovnode"],
+                                 {"nesterov_factor": [3, 5, 10]}),
+    # NesterovNODE Sec. 6.2 / Fig. 9: Euler with step 0.1, 0.2, 0.5.
+    "cifar10_euler": Experiment("cifar10", "nesterov2022", ["node", "ghbnode", "gnesterovnode"],
+                                {"euler_step": [0.1, 0.2, 0.5]}),
+}
+
+
+def format_value(value: Any) -> str:
+    """A sweep value as it appears in a folder name (``1e-05``, ``0.1``, ``3``)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def model_key(model: str, setting: str | None = None, value: Any = None) -> str:
+    return model if setting is None else f"{model}@{setting}={format_value(value)}"
+
+
+def split_model_key(key: str) -> tuple[str, str | None, str | None]:
+    """``"hbnode@tol=1e-05"`` -> ``("hbnode", "tol", "1e-05")``; plain names pass through."""
+    model, _, setting = key.partition("@")
+    if not setting:
+        return model, None, None
+    name, _, value = setting.partition("=")
+    return model, name, value
