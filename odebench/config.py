@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,12 +20,14 @@ def schema_path_for(config_path: Path) -> Path:
     return beside if beside.is_file() else REPO_ROOT / "config" / "schema.yaml"
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
+def _key_path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
 def validate(config: dict[str, Any], schema_file: Path, source: str = "config") -> None:
     """Validate against the JSON schema; raise one readable :class:`ConfigError`."""
+    import jsonschema  # only needed when validating
+
     schema = yaml.safe_load(schema_file.read_text())
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
