@@ -76,7 +76,7 @@ def _status_text(statuses: pd.Series) -> str:
 def _setting_sort_key(setting: str) -> tuple:
     name, _, value = setting.partition("=")
     try:
-        return (name, -float(value))  # sweeps read from loose to tight (1e0 ... 1e-5)
+        return (name, float(value))
     except ValueError:
         return (name, value)
 
