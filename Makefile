@@ -26,11 +26,11 @@ install: venv
 
 ## make smoke: the whole workflow on the offline smoke profile (config/smoke.yaml)
 smoke: install
-	$(VENV)/bin/snakemake --cores $(CORES) $(PROFILE_CONFIG)
+	$(VENV)/bin/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default $(PROFILE_CONFIG)
 
 ## make report: rebuild tables and figures from existing run records, no training
 report: install
-	$(VENV)/bin/snakemake --cores 1 report
+	$(VENV)/bin/snakemake --cores 1 --workflow-profile workflow/profiles/default report
 
 ## make test: the test suite (what CI runs)
 test: install

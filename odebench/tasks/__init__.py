@@ -1,19 +1,21 @@
-"""TASKS: one module per task, one registry line each.
+"""TASKS: one entry per task, one registry line each.
 
-A task module exposes ``NAME``, ``setups()``, ``models(setup)``, ``resolve(setup, overrides)``,
-``prepare_data(settings, data_dir, offline)`` and ``run(settings, model, seed, record, context)``.
+A task exposes ``NAME``, ``setups()``, ``models(setup)``, ``resolve(setup, overrides)``,
+``prepare_data(settings, data_dir, offline)`` and ``run(settings, model, seed, record, context)``
+(a module such as :mod:`odebench.tasks.pointcloud`, or an object such as ``ImageTask``).
 Named experiments (a task + setup + sweep) are in :mod:`odebench.tasks.experiments`.
 """
 
-from types import ModuleType
+from typing import Any
 
-from odebench.tasks import cifar10, mnist, pointcloud, silverbox_init
+from odebench.tasks import pointcloud, silverbox_init
+from odebench.tasks.image_classification import ImageTask
 
-TASKS: dict[str, ModuleType] = {
+TASKS: dict[str, Any] = {
     pointcloud.NAME: pointcloud,
     silverbox_init.NAME: silverbox_init,
-    mnist.NAME: mnist,
-    cifar10.NAME: cifar10,
+    "mnist": ImageTask("mnist"),
+    "cifar10": ImageTask("cifar10"),
 }
 
 __all__ = ["TASKS"]

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
@@ -34,7 +33,7 @@ class Job:
     seed: int
 
 
-def experiment_task(config: dict[str, Any], experiment: str) -> tuple[ModuleType, dict[str, Any]]:
+def experiment_task(config: dict[str, Any], experiment: str) -> tuple[Any, dict[str, Any]]:
     """The task module of ``experiment`` and its resolved settings (paper defaults + config)."""
     experiments = config.get("experiments", {})
     if experiment not in experiments:
