@@ -1,10 +1,22 @@
-"""asv benchmarks of the point-cloud NODE and HBNODE: solve time and NFE at initialisation."""
+"""asv benchmarks of the point-cloud models: solve time, training-step time and NFE.
+
+``PointCloudTime`` / ``PointCloudNFE``: the ``hbnode2021`` NODE and HBNODE at initialisation
+(forward solve, forward + adjoint backward). ``PointCloudTrainStep`` /
+``PointCloudTrainStepNFE``: one full training iteration of each of the seven ``nesterov2022``
+models (batch of 50 nested-circle points, float64, dopri5 at rtol = atol = 1e-5, adjoint).
+"""
 
 from __future__ import annotations
 
 import torch
 
-from benchmarks.fixtures import MODELS, pointcloud_case
+from benchmarks.fixtures import (
+    MODELS,
+    TRAIN_CASES,
+    TRAIN_MODELS,
+    pointcloud_case,
+    warm_train_case,
+)
 from odebench.solvers import count_nfe
 
 
@@ -40,6 +52,50 @@ class PointCloudNFE:
         case = pointcloud_case(model_name)
         with count_nfe() as meter:
             case.forward_backward()
+        self.forward_nfe = meter.forward
+        self.backward_nfe = meter.backward
+
+    def track_forward_nfe(self, model_name: str) -> int:
+        """Vector-field calls of the forward solve."""
+        return self.forward_nfe
+
+    def track_backward_nfe(self, model_name: str) -> int:
+        """Vector-field calls of the adjoint solve inside ``loss.backward()``."""
+        return self.backward_nfe
+
+
+class PointCloudTrainStep:
+    """Wall time of one full training iteration of a ``nesterov2022`` point-cloud model.
+
+    zero_grad, forward (dopri5, rtol = atol = 1e-5, adjoint, float64) on the 50-point batch,
+    SmoothL1 loss, adjoint backward and Adam step, as ``odebench.tasks.trainer.train`` does
+    it inside ``count_nfe()``. ``setup`` restores the initial parameters and an empty Adam
+    state before every timed call, so each call is the same first iteration.
+    """
+
+    params = list(TRAIN_MODELS)
+    param_names = ["model"]
+    number = 1  # one iteration per sample, from freshly reset state
+
+    def setup(self, model_name: str) -> None:
+        torch.set_num_threads(1)
+        self.case = warm_train_case("pointcloud", model_name)
+
+    def time_train_step(self, model_name: str) -> None:
+        """Forward + SmoothL1 loss + adjoint backward + Adam step."""
+        self.case.step()
+
+
+class PointCloudTrainStepNFE:
+    """Exact forward and backward NFE of the first training iteration (seed 0)."""
+
+    params = list(TRAIN_MODELS)
+    param_names = ["model"]
+    unit = "NFE"
+
+    def setup(self, model_name: str) -> None:
+        torch.set_num_threads(1)
+        _, meter = TRAIN_CASES["pointcloud"](model_name).step()  # fresh: no warm-up
         self.forward_nfe = meter.forward
         self.backward_nfe = meter.backward
 

@@ -41,8 +41,13 @@ def _experiments(args: argparse.Namespace, config: dict[str, Any]) -> list[str]:
     return chosen
 
 
-def _report_step(step: Callable[..., dict[str, Path]], with_order: bool = True):
+def _report_step(step_name: str, with_order: bool = True):
+    """A handler running ``odebench.report.build.<step_name>`` (imported on use: it loads
+    pandas and matplotlib, which training jobs do not need)."""
     def handler(args: argparse.Namespace) -> None:
+        from odebench.report import build
+
+        step: Callable[..., dict[str, Path]] = getattr(build, step_name)
         config = load_config(args.config)
         results_dir = Path(args.results_dir or config["results_dir"])
         for experiment in _experiments(args, config):
@@ -77,8 +82,6 @@ def _plan(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from odebench.report import build
-
     top = argparse.ArgumentParser(prog="odebench", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
@@ -104,13 +107,13 @@ def parser() -> argparse.ArgumentParser:
     command("data", "fetch or generate data; write results/<profile>/data/<experiment>.json",
             _data)
     command("aggregate", "collect run records into aggregate/<experiment>_{epochs,runs}.csv",
-            _report_step(build.aggregate, with_order=False))
+            _report_step("aggregate", with_order=False))
     command("table", "tables/<experiment>.csv and .md from the aggregate",
-            _report_step(build.build_table))
+            _report_step("build_table"))
     command("figure", "figures/<experiment>.png and .pdf from the aggregate",
-            _report_step(build.build_figure))
+            _report_step("build_figure"))
     command("report", "aggregate + tables + figures from existing run records, no training",
-            _report_step(build.build_experiment_report))
+            _report_step("build_experiment_report"))
     command("plan", "print the experiments, models and seeds of a config", _plan)
     return top
 

@@ -1,7 +1,6 @@
 """Run records (epochs.csv, summary.json, checkpoint.pt): the contract with reporting."""
 
 from odebench.records.atomic import atomic_open, atomic_write_bytes, atomic_write_text
-from odebench.records.checkpoint import load_checkpoint, save_checkpoint
 from odebench.records.run_record import (
     STATUS_COMPLETED,
     STATUS_DIVERGED,
@@ -18,3 +17,13 @@ __all__ = [
     "atomic_write_bytes", "atomic_write_text", "environment", "load_checkpoint",
     "read_epochs", "read_summaries", "run_dir", "save_checkpoint",
 ]
+
+
+def __getattr__(name: str):
+    """Checkpoint helpers load torch, so they are imported only when asked for (reports
+    read records without torch)."""
+    if name in ("load_checkpoint", "save_checkpoint"):
+        from odebench.records import checkpoint
+
+        return getattr(checkpoint, name)
+    raise AttributeError(f"module 'odebench.records' has no attribute {name!r}")

@@ -1,5 +1,4 @@
-"""Aggregation of run records into tables and figures (reads files only, never trains)."""
+"""Aggregation of run records into tables and figures (reads files only, never trains).
 
-from odebench.report.build import build_experiment_report
-
-__all__ = ["build_experiment_report"]
+Entry points are in :mod:`odebench.report.build`.
+"""
