@@ -19,7 +19,9 @@ Each of ``--rounds`` rounds runs ``--reps`` pairs of calls (``--image-reps`` for
 interleaved call by call with the order alternating (bare-ours, ours-bare). Reported per
 model: the median per-call time of each variant, the median ratio ours/bare over the pairs
 with its interquartile range and a bootstrap 95% interval, and the ratio of the per-round
-minima (the estimator of ``benchmarks/overhead.py``) as a cross-check.
+minima (the estimator of ``benchmarks/overhead.py``) as a cross-check. ``--control`` runs
+the same measurement with the bare step in both slots (an A/A test): its ratios show the
+noise floor of the machine at the time.
 """
 
 from __future__ import annotations
@@ -161,9 +163,11 @@ def bootstrap_median(values: list[float], draws: int = 2000, seed: int = 0) -> t
     return medians[int(0.025 * draws)], medians[int(0.975 * draws) - 1]
 
 
-def compare(ours: TrainStepCase, bare: TrainStepCase, rounds: int, reps: int) -> Comparison:
-    """Interleaved pairs of calls, order alternating; see the module docstring."""
-    step_o, step_b = ours_step(ours), bare_step(bare)
+def compare(ours: TrainStepCase, bare: TrainStepCase, rounds: int, reps: int,
+            control: bool = False) -> Comparison:
+    """Interleaved pairs of calls, order alternating; see the module docstring.
+    ``control``: the bare step in the "ours" slot too (A/A)."""
+    step_o, step_b = (bare_step if control else ours_step)(ours), bare_step(bare)
     for _ in range(2):  # warm-up
         timed(bare, step_b)
         timed(ours, step_o)
@@ -206,11 +210,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="pairs of calls per round (point cloud)")
     parser.add_argument("--image-reps", type=int, default=2,
                         help="pairs of calls per round (MNIST slice, ~1 s a call)")
+    parser.add_argument("--control", action="store_true",
+                        help="A/A noise check: time the bare step against itself")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, torchdiffeq {torchdiffeq.__version__}, 1 thread, "
           f"{os.cpu_count()} CPUs; {args.rounds} rounds x {args.reps} pairs (point cloud) / "
           f"{args.image_reps} pairs (MNIST) per model; {load()}")
+    if args.control:
+        print("CONTROL (A/A): 'ours' below is a second copy of the bare step")
     print("per-call medians; ratio = median over interleaved pairs of ours/bare [IQR] "
           "(bootstrap 95% CI); min-ratio = median over rounds of min(ours)/min(bare)")
     runs = [("pointcloud", name, args.reps) for name in TRAIN_MODELS]
@@ -221,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         base = TRAIN_CASES[task](name)
         ours, bare = base.copy(), base.copy()
         same, (fwd, bwd) = check_same(ours, bare)
-        result = compare(ours, bare, args.rounds, reps)
+        result = compare(ours, bare, args.rounds, reps, control=args.control)
         results.append(result.ratio)
         label = f"{task}/{name}"
         if task == "mnist":

@@ -21,9 +21,13 @@ TINY = {
     "results_dir": "results/tiny",
     "device": "cpu",
     "threads": 1,
+    "offline": True,
     "experiments": {
         "pointcloud": {"setup": "hbnode2021", "models": ["node", "hbnode"], "seeds": 2,
                        "epochs": 3, "tol": 1.0e-3, "n_train": 20, "batch_size": 20},
+        "cifar10_tolerance": {"models": ["hbnode"], "seeds": 1, "epochs": 1,
+                              "standin_sizes": [16, 16], "standin_image_size": 6,
+                              "batch_size": 16, "sweep": {"tol": [0.1, 0.01]}},
     },
 }
 
@@ -72,6 +76,24 @@ def test_tiny_config_produces_table_and_figure_with_one_row_per_model(tiny_run):
             assert list(epochs["epoch"]) == [1, 2, 3]
             for column in ("loss", "nfe_forward", "nfe_backward", "seconds"):
                 assert column in epochs
+
+
+def test_sweep_experiment_gets_a_row_per_setting_and_its_figure(tiny_run):
+    table = pd.read_csv(tiny_run / "tables" / "cifar10_tolerance.csv")
+    assert list(zip(table["model"], table["setting"], strict=True)) == [
+        ("hbnode", "tol=0.01"), ("hbnode", "tol=0.1")]
+    assert (tiny_run / "figures" / "cifar10_tolerance.png").stat().st_size > 1000
+    assert (tiny_run / "runs" / "cifar10_tolerance" / "hbnode@tol=0.1" / "seed0" /
+            "summary.json").is_file()
+
+
+def test_paper_profile_dry_run_plans_every_experiment(workflow_copy):
+    result = _snakemake(workflow_copy, "-n", "--configfile", "config/paper.yaml")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    for experiment in paper["experiments"]:
+        assert f"results/paper/tables/{experiment}.csv" in result.stdout, experiment
+    assert "gnesterovnode@nesterov_factor=10" in result.stdout
 
 
 def test_report_target_rebuilds_from_records_without_training(tiny_run, workflow_copy):
