@@ -186,3 +186,44 @@ def warm_train_case(task: str, model_name: str) -> TrainStepCase:
     case = _WARM_CASES[key]
     case.reset()
     return case
+
+
+class _TrainStepTime:
+    """Base of the ``time_train_step`` benchmarks; subclasses set ``task`` and ``params``.
+
+    The leading underscore keeps asv from collecting the base itself.
+    """
+
+    task = ""
+    param_names = ["model"]
+    number = 1  # one iteration per sample, from freshly reset state
+
+    def setup(self, model_name: str) -> None:
+        torch.set_num_threads(1)
+        self.case = warm_train_case(self.task, model_name)
+
+    def time_train_step(self, model_name: str) -> None:
+        """One training iteration (see the subclass for its solver and loss)."""
+        self.case.step()
+
+
+class _TrainStepNFE:
+    """Base of the exact forward/backward NFE of the first training iteration (seed 0)."""
+
+    task = ""
+    param_names = ["model"]
+    unit = "NFE"
+
+    def setup(self, model_name: str) -> None:
+        torch.set_num_threads(1)
+        _, meter = TRAIN_CASES[self.task](model_name).step()  # fresh: no warm-up
+        self.forward_nfe = meter.forward
+        self.backward_nfe = meter.backward
+
+    def track_forward_nfe(self, model_name: str) -> int:
+        """Vector-field calls of the forward solve."""
+        return self.forward_nfe
+
+    def track_backward_nfe(self, model_name: str) -> int:
+        """Vector-field calls of the adjoint solve inside ``loss.backward()``."""
+        return self.backward_nfe

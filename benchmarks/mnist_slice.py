@@ -11,12 +11,10 @@ cross-entropy loss, Adam (lr 5e-4) with gradient clipping at 10 as the setup tra
 
 from __future__ import annotations
 
-import torch
-
-from benchmarks.fixtures import IMAGE_MODELS, TRAIN_CASES, warm_train_case
+from benchmarks.fixtures import IMAGE_MODELS, _TrainStepNFE, _TrainStepTime
 
 
-class MnistSliceTrainStep:
+class MnistSliceTrainStep(_TrainStepTime):
     """Wall time of one training iteration on the MNIST slice (1 CPU thread).
 
     zero_grad, forward, cross-entropy, adjoint backward, gradient clipping, Adam step, as
@@ -24,37 +22,13 @@ class MnistSliceTrainStep:
     initial parameters and an empty Adam state before every timed call.
     """
 
+    task = "mnist"
     params = list(IMAGE_MODELS)
-    param_names = ["model"]
-    number = 1  # one iteration per sample, from freshly reset state
     repeat = (2, 5, 10.0)  # about 1 s a call on a loaded CPU: bound the samples per model
 
-    def setup(self, model_name: str) -> None:
-        torch.set_num_threads(1)
-        self.case = warm_train_case("mnist", model_name)
 
-    def time_train_step(self, model_name: str) -> None:
-        """Forward (dopri5, rtol = atol = 1e-3) + loss + adjoint backward + Adam step."""
-        self.case.step()
-
-
-class MnistSliceTrainStepNFE:
+class MnistSliceTrainStepNFE(_TrainStepNFE):
     """Exact forward and backward NFE of the first training iteration (seed 0)."""
 
+    task = "mnist"
     params = list(IMAGE_MODELS)
-    param_names = ["model"]
-    unit = "NFE"
-
-    def setup(self, model_name: str) -> None:
-        torch.set_num_threads(1)
-        _, meter = TRAIN_CASES["mnist"](model_name).step()  # fresh: no warm-up
-        self.forward_nfe = meter.forward
-        self.backward_nfe = meter.backward
-
-    def track_forward_nfe(self, model_name: str) -> int:
-        """Vector-field calls of the forward solve."""
-        return self.forward_nfe
-
-    def track_backward_nfe(self, model_name: str) -> int:
-        """Vector-field calls of the adjoint solve inside ``loss.backward()``."""
-        return self.backward_nfe

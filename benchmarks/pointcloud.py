@@ -12,10 +12,10 @@ import torch
 
 from benchmarks.fixtures import (
     MODELS,
-    TRAIN_CASES,
     TRAIN_MODELS,
+    _TrainStepNFE,
+    _TrainStepTime,
     pointcloud_case,
-    warm_train_case,
 )
 from odebench.solvers import count_nfe
 
@@ -64,7 +64,7 @@ class PointCloudNFE:
         return self.backward_nfe
 
 
-class PointCloudTrainStep:
+class PointCloudTrainStep(_TrainStepTime):
     """Wall time of one full training iteration of a ``nesterov2022`` point-cloud model.
 
     zero_grad, forward (dopri5, rtol = atol = 1e-5, adjoint, float64) on the 50-point batch,
@@ -73,36 +73,12 @@ class PointCloudTrainStep:
     state before every timed call, so each call is the same first iteration.
     """
 
+    task = "pointcloud"
     params = list(TRAIN_MODELS)
-    param_names = ["model"]
-    number = 1  # one iteration per sample, from freshly reset state
-
-    def setup(self, model_name: str) -> None:
-        torch.set_num_threads(1)
-        self.case = warm_train_case("pointcloud", model_name)
-
-    def time_train_step(self, model_name: str) -> None:
-        """Forward + SmoothL1 loss + adjoint backward + Adam step."""
-        self.case.step()
 
 
-class PointCloudTrainStepNFE:
+class PointCloudTrainStepNFE(_TrainStepNFE):
     """Exact forward and backward NFE of the first training iteration (seed 0)."""
 
+    task = "pointcloud"
     params = list(TRAIN_MODELS)
-    param_names = ["model"]
-    unit = "NFE"
-
-    def setup(self, model_name: str) -> None:
-        torch.set_num_threads(1)
-        _, meter = TRAIN_CASES["pointcloud"](model_name).step()  # fresh: no warm-up
-        self.forward_nfe = meter.forward
-        self.backward_nfe = meter.backward
-
-    def track_forward_nfe(self, model_name: str) -> int:
-        """Vector-field calls of the forward solve."""
-        return self.forward_nfe
-
-    def track_backward_nfe(self, model_name: str) -> int:
-        """Vector-field calls of the adjoint solve inside ``loss.backward()``."""
-        return self.backward_nfe
