@@ -43,6 +43,7 @@ lint: install
 
 bench: install
 	$(VENV)/bin/python benchmarks/overhead.py
+	$(VENV)/bin/python benchmarks/step_overhead.py
 
 clean:
 	rm -rf .snakemake results/smoke results/test
