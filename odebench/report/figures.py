@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 PANELS: tuple[tuple[str, str], ...] = (
@@ -75,12 +76,18 @@ def norm_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     """||h(t)||_2 at initialisation on a log scale, mean over inits (HBNODE Fig. 3,
     NesterovNODE Fig. 2 left), with the exact |V2(t)| as reference."""
     fig, ax = plt.subplots(figsize=(6, 4))
+    finite = epochs[np.isfinite(epochs["h_norm"]) & (epochs["h_norm"] > 0)]
     for model, _ in _series(epochs, model_order):
-        stats = epochs[epochs["model"] == model].groupby("t")["h_norm"].mean()
+        stats = finite[finite["model"] == model].groupby("t")["h_norm"].mean()
+        stats = stats[np.isfinite(stats)]  # a mean can overflow where one init blew up
         ax.plot(stats.index, stats.values, label=model)
     exact = epochs.groupby("t")["exact_norm"].first()
+    exact = exact[exact > 0]
     ax.plot(exact.index, exact.values, "k--", label="exact |V2|")
     ax.set_yscale("log")
+    values = np.concatenate([finite["h_norm"].to_numpy(), exact.to_numpy()])
+    if len(values):
+        ax.set_ylim(values.min() / 2, min(values.max() * 2, 1e30))  # blow-ups leave the top
     ax.set_xlabel("t")
     ax.set_ylabel("‖h(t)‖₂ (mean over initialisations)")
     ax.grid(alpha=0.3, which="both")
@@ -97,7 +104,8 @@ def tolerance_scatter(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     data = epochs.assign(tol=epochs["setting"].astype(str).str.partition("=")[2].astype(float))
     models = [m for m, _ in _series(data, model_order)]
     models = list(dict.fromkeys(models))
-    fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models) + 1.2, 3.4),
+                             squeeze=False, layout="constrained")
     norm = matplotlib.colors.LogNorm(vmin=data["tol"].min(), vmax=max(data["tol"].max(),
                                                                       data["tol"].min() * 10))
     for ax, model in zip(axes[0], models, strict=True):
