@@ -40,12 +40,11 @@ class PointCloudTime:
         self.case.forward_backward()
 
 
-class PointCloudNFE:
-    """Exact forward and backward NFE of one training step at initialisation."""
+class PointCloudNFE(_TrainStepNFE):
+    """Exact forward and backward NFE of one forward + backward pass at initialisation
+    (HBNODE-paper point cloud, no optimizer step)."""
 
     params = list(MODELS)
-    param_names = ["model"]
-    unit = "NFE"
 
     def setup(self, model_name: str) -> None:
         torch.set_num_threads(1)
@@ -54,14 +53,6 @@ class PointCloudNFE:
             case.forward_backward()
         self.forward_nfe = meter.forward
         self.backward_nfe = meter.backward
-
-    def track_forward_nfe(self, model_name: str) -> int:
-        """Vector-field calls of the forward solve."""
-        return self.forward_nfe
-
-    def track_backward_nfe(self, model_name: str) -> int:
-        """Vector-field calls of the adjoint solve inside ``loss.backward()``."""
-        return self.backward_nfe
 
 
 class PointCloudTrainStep(_TrainStepTime):
