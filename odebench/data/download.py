@@ -87,27 +87,30 @@ def _record_pin(target: Path, algorithm: str, digest: str) -> None:
           file=sys.stderr)
 
 
+def _check_digest(target: Path, remote: RemoteFile, actual: str, expected: str | None,
+                  problem: str, origin: str, advice: str) -> None:
+    """Pin ``actual`` when no checksum is known yet, else raise unless it matches."""
+    if expected is None:
+        _record_pin(target, remote.algorithm, actual)
+    elif actual != expected:
+        raise ChecksumError(f"{problem}: expected {remote.algorithm} {expected} ({origin}), "
+                            f"actual {actual}; {advice}")
+
+
 def _fetch_file(remote: RemoteFile, target: Path, url: str) -> Path:
     expected, origin = _expected(remote, target)
     if target.exists():
-        actual = file_digest(target, remote.algorithm)
-        if expected is None:
-            _record_pin(target, remote.algorithm, actual)
-        elif actual != expected:
-            raise ChecksumError(f"cached file {target} is corrupt or changed: expected "
-                                f"{remote.algorithm} {expected} ({origin}), actual {actual}; "
-                                f"delete it to download it again")
+        _check_digest(target, remote, file_digest(target, remote.algorithm), expected,
+                      f"cached file {target} is corrupt or changed", origin,
+                      "delete it to download it again")
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_open(target, "wb") as handle:
             actual = _download(url, handle, remote.algorithm, remote.name)
-            if expected is None:
-                _record_pin(target, remote.algorithm, actual)
-            elif actual != expected:
-                raise ChecksumError(f"checksum mismatch for {remote.name} downloaded from {url}: "
-                                    f"expected {remote.algorithm} {expected} ({origin}), "
-                                    f"actual {actual}; nothing was saved")
+            _check_digest(target, remote, actual, expected,
+                          f"checksum mismatch for {remote.name} downloaded from {url}", origin,
+                          "nothing was saved")
     except BaseException:
         with contextlib.suppress(OSError):
             target.parent.rmdir()         # only succeeds when we left the folder empty
