@@ -16,6 +16,8 @@ DEFAULT_CONFIG = "config/smoke.yaml"
 def _train(args: argparse.Namespace) -> None:
     from odebench.tasks.run import run_one
 
+    if args.seed < 0:  # torch.manual_seed would take it, and the run folder be seed-1
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     config = load_config(args.config)
     summary = run_one(config, args.experiment, args.model, args.seed,
                       results_dir=args.results_dir, threads=args.threads,

@@ -73,6 +73,15 @@ def test_unknown_top_level_key_and_unknown_experiment_key(tmp_path, capsys):
     assert "'mnits' was unexpected" in _error_line(capsys)
 
 
+def test_negative_seed_is_rejected_before_anything_is_written(tmp_path, capsys):
+    config = write_config(tmp_path, tmp_path, {"pointcloud": POINTCLOUD})
+    assert main(["train", "--config", str(config), "--experiment", "pointcloud",
+                 "--model", "node", "--seed", "-1", "--quiet"]) == 2
+    line = _error_line(capsys)
+    assert "--seed" in line and "-1" in line
+    assert not (tmp_path / "runs").exists()
+
+
 def test_missing_config_file_is_named(tmp_path, capsys):
     assert _train(tmp_path / "nope.yaml") == 2
     assert "config file not found" in _error_line(capsys)

@@ -3,14 +3,18 @@ official-code variant (NesterovNODE paper Eqs. 9-18, spec paper-nesterov.md Sec.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
+import torchdiffeq
 
 from odebench.models import model_options
+from odebench.models.base import solver_for
 from odebench.models.fields import MLPField
 from odebench.models.nesterov import NesterovNODEDynamics, nesterov_factor
 from odebench.models.pointcloud import build_pointcloud_model
-from odebench.solvers import SolverSpec, solve
+from odebench.solvers import SolverSpec, solve, solve_with
 
 TIGHT = dict(rtol=1e-11, atol=1e-11)
 F64 = torch.float64
@@ -186,3 +190,156 @@ def test_generalized_paper_field_eq18(in_field):
     expected_dm = -z[:, 1] - clip(field(t, h)) - 1.5 * h
     assert torch.allclose(dyn(t, z), torch.stack((clip(z[:, 1]), expected_dm), dim=1))
     assert torch.allclose(dyn.readout(t, z), 0.5 * z[:, 0])
+
+
+# --- the official point-cloud NesterovNODE field and the official-code solve ---------------
+
+def _official_pointcloud_field(t, z, fc1, fc2, fc3, modelname, xi=None, actv=None):
+    """``point_cloud/ode_functions.py`` ``NesterovNODEfunc.forward`` (time_dependent=True) as the
+    official code has it: the state is ``[h; dh]`` stacked along dim 0, t is concatenated
+    before h, and both gates test the model name."""
+    actv = torch.nn.Tanh() if actv is None else actv  # the constructor's default actv
+    res = 0.0 if xi is None else xi
+    elu, identity = torch.nn.ELU(inplace=False), torch.nn.Identity()
+    cutoff = int(len(z) / 2)
+    h = z[:cutoff]
+    dh = z[cutoff:]
+    k_reciprocal = torch.pow(t, 3 / 2) * torch.exp(-t / 2)
+    m = (3 / 2 * torch.pow(t, 1 / 2) * torch.exp(-t / 2) - 1 / 2 * k_reciprocal) * h \
+        + k_reciprocal * dh
+    t_vec = torch.ones(h.shape[0], 1, dtype=h.dtype) * t
+    out = fc3(elu(fc2(elu(fc1(torch.cat([t_vec, h], 1))))))
+    actv_df = actv if modelname == "GNesterovNODE" else identity
+    out = actv_df(out)
+    dm = - m - out - res * h
+    if modelname in ("GNesterovNODE"):  # a string, not a tuple: a substring test
+        actv_v = actv
+    else:
+        actv_v = identity
+    return torch.cat((actv_v(m), dm))
+
+
+def _official_layers(field):
+    """fc1, fc2, fc3 of the official field holding our MLPField's weights (t column first)."""
+    first, second, third = field.net[0], field.net[2], field.net[4]
+    fc1 = torch.nn.Linear(first.in_features, first.out_features).double()
+    with torch.no_grad():
+        fc1.weight.copy_(torch.cat((first.weight[:, -1:], first.weight[:, :-1]), dim=1))
+        fc1.bias.copy_(first.bias)
+    return fc1, second, third
+
+
+def _stacked(z):  # ours [batch, 2, n] -> the official [h; dh] of shape [2 batch, n]
+    return torch.cat((z[:, 0], z[:, 1]))
+
+
+OFFICIAL_POINTCLOUD = [  # (model, the script's NesterovNODEfunc / ODEBlock arguments)
+    ("nesterovnode", dict(modelname="NesterovNODE"), torch.nn.Identity()),
+    ("gnesterovnode", dict(modelname="GNesterovNODE", xi=0.5, actv=torch.nn.Hardtanh(-5, 5)),
+     torch.nn.Hardtanh(-5, 5)),
+]
+
+
+@pytest.mark.parametrize("model,kwargs,actv_k", OFFICIAL_POINTCLOUD)
+def test_official_code_pointcloud_models_compute_the_official_field(model, kwargs, actv_k):
+    """nested_n_spheres.py: NesterovNODEfunc(data_dim, nhid, modelname="NesterovNODE") gets
+    x' = tanh(m) (substring test), no sigma on f, xi = 0, read-out k(T) x(T); GNesterovNODE
+    gets HardTanh(-5, 5) on m, f and k with --xi 0.5. Equal weights and inputs give equal
+    derivatives, solutions and outputs."""
+    torch.manual_seed(5)
+    spec = SolverSpec(adjoint=False, rtol=1e-9, atol=1e-9)
+    ours = build_pointcloud_model("nesterov2022", model, spec, head="hardtanh",
+                                  variant="official_code").double()
+    fc1, fc2, fc3 = _official_layers(ours.dynamics.field)
+
+    def official(t, z):
+        return _official_pointcloud_field(t, z, fc1, fc2, fc3, **kwargs)
+
+    x = torch.randn(7, 2, dtype=F64)
+    with torch.no_grad():
+        for t in (1.0, 1.37, 2.0, 2.4):  # 2.4: dopri5 steps past T
+            t = torch.tensor(t, dtype=F64)
+            z = 2 * torch.randn(7, 2, 2, dtype=F64)
+            assert torch.allclose(_stacked(ours.dynamics(t, z)), official(t, _stacked(z)),
+                                  rtol=1e-12, atol=1e-13)
+        z0 = ours.initial(x)
+        times = torch.tensor([1.0, 2.0], dtype=F64)
+        z_official = torchdiffeq.odeint(official, _stacked(z0), times, rtol=1e-9, atol=1e-9,
+                                        method="dopri5")[1]
+        z_ours = ours.integrate(x)[-1]
+        assert torch.allclose(_stacked(z_ours), z_official, rtol=1e-9, atol=1e-11)
+        # ODEBlock.calc_algebraic_factor: h = x k(T) with k = actv_k(T^(-3/2) e^(T/2))
+        k = actv_k(torch.pow(times[-1], -3 / 2) * torch.exp(times[-1] / 2))
+        h_official = z_official[:7] * k
+        assert torch.allclose(ours.hidden(x), h_official, rtol=1e-9, atol=1e-11)
+        decoder = ours.head  # Decoder: Linear(n, 1) -> HardTanh(-1, 1)
+        assert torch.allclose(ours(x), decoder(h_official), rtol=1e-9, atol=1e-11)
+
+
+def test_official_code_plain_nesterovnode_gates_m_only():
+    paper = model_options("nesterov2022", "pointcloud", "nesterovnode")
+    code = model_options("nesterov2022", "pointcloud", "nesterovnode", variant="official_code")
+    assert (paper["sigma"], paper["xi"]) == ("identity", 0.0)
+    assert (code["sigma"], code["sigma_on_f"], code["sigma_on_k"], code["xi"]) == (
+        "tanh", False, False, 0.0)
+    for task in ("mnist", "cifar10", "silverbox"):  # the substring test is point-cloud code
+        assert model_options("nesterov2022", task, "nesterovnode",
+                             variant="official_code")["sigma"] == "identity"
+    dyn = _nesterov_model("nesterovnode", variant="official_code").dynamics
+    assert isinstance(dyn.sigma, torch.nn.Tanh) and not dyn.sigma_on_f and not dyn.sigma_on_k
+    t, z = torch.tensor(2.0, dtype=F64), torch.randn(4, 2, 2, dtype=F64)
+    assert torch.equal(dyn.readout(t, z), nesterov_factor(t) * z[:, 0])  # no tanh(k)
+
+
+@pytest.mark.parametrize("on_f,on_k", [(True, False), (False, True), (False, False)])
+def test_sigma_on_f_and_on_k_switch_the_gates_off(on_f, on_k):
+    torch.manual_seed(9)
+    field = MLPField(2, 6, 2, act="tanh", time_dependent=True).double()
+    dyn = NesterovNODEDynamics(field, sigma="tanh", sigma_on_f=on_f, sigma_on_k=on_k)
+    z, t = 3 * torch.randn(3, 2, 2, dtype=F64), torch.tensor(1.3, dtype=F64)
+    k = nesterov_factor(t)
+    scale = torch.tanh(k) if on_k else k
+    h = scale * z[:, 0]
+    f = field(t, h)
+    expected_dm = -z[:, 1] - (torch.tanh(f) if on_f else f)
+    assert torch.allclose(dyn(t, z), torch.stack((torch.tanh(z[:, 1]), expected_dm), dim=1))
+    assert torch.allclose(dyn.readout(t, z), scale * z[:, 0])
+
+
+def _times_seen(model, x):
+    """Forward NFE and every time at which the vector field was evaluated in ``model(x)``."""
+    seen = []
+    hook = model.dynamics.field.register_forward_pre_hook(
+        lambda _module, args: seen.append(float(args[0].detach())))
+    try:
+        model(x)
+    finally:
+        hook.remove()
+    return model.last_nfe.forward, seen
+
+
+def test_official_code_solve_has_no_step_t_and_steps_past_the_end():
+    """The official code calls odeint(..., rtol=tol, atol=tol, method='dopri5') with no options:
+    dopri5 may step past T = 2 and interpolate back. The paper form keeps step_t."""
+    spec = SolverSpec(adjoint=False, rtol=1e-7, atol=1e-7)
+    times = torch.tensor([1.0, 2.0], dtype=F64)
+    x = torch.randn(8, 2, dtype=F64, generator=torch.Generator().manual_seed(3))
+    nfe_differs = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        paper = build_pointcloud_model("nesterov2022", "nesterovnode", spec).double()
+        torch.manual_seed(seed)
+        code = build_pointcloud_model("nesterov2022", "nesterovnode", spec,
+                                      variant="official_code").double()
+        assert paper.dynamics.stays_in_interval and not code.dynamics.stays_in_interval
+        assert solver_for(spec, code.dynamics, times) == spec  # options passed unchanged
+        assert torch.equal(solver_for(spec, paper.dynamics, times).options["step_t"], times)
+        _, seen_paper = _times_seen(paper, x)
+        nfe_code, seen_code = _times_seen(code, x)
+        assert min(seen_paper) == 1.0 and max(seen_paper) <= 2.0
+        assert min(seen_code) == 1.0 and max(seen_code) > 2.0
+        # the same official-code dynamics solved with step_t takes other steps
+        with_step_t = replace(spec, options={"step_t": times})
+        solution = solve_with(with_step_t, code.dynamics, code.initial(x), times)
+        nfe_differs.append(solution.nfe.forward != nfe_code)
+    assert any(nfe_differs)

@@ -110,7 +110,9 @@ SOURCES: dict[str, Source] = {s.id: s for s in (
         licence="nonlinearbenchmark.org benchmark data, via the HeavyBallNODE repository",
         citation="Noel, Schoukens. F-16 aircraft benchmark based on ground vibration test data. "
                  "Workshop on Nonlinear System Identification Benchmarks, 2017.",
-        stand_in="simulated forced multi-mass vibration system, same 5 channels"),
+        stand_in="simulated shaker-driven 3-mass spring-damper chain with a cubic joint, "
+                 "400 Hz, same 5 channels",
+        stand_in_fn="odebench.data.plane_vibration:plane_vibration_standin"),
     Source(
         "silverbox",
         (RemoteFile("sb.csv", _HBNODE + "sb.csv", "sha256",
@@ -127,7 +129,9 @@ SOURCES: dict[str, Source] = {s.id: s for s in (
         licence="as published with ODE-LSTM (Lechner and Hasani); no checksum published",
         citation="Lechner, Hasani. Learning Long-Term Dependencies in Irregularly-Sampled Time "
                  "Series. NeurIPS 2020.",
-        stand_in="gymnasium Walker2d-v5 (MuJoCo) trajectories, 17-dim observations"),
+        stand_in="gymnasium Walker2d-v5 (MuJoCo) trajectories, 17-dim observations, driven by "
+                 "an open-loop sinusoidal gait (no trained policy available)",
+        stand_in_fn="odebench.data.walker2d:walker2d_standin"),
 )}
 
 

@@ -19,8 +19,9 @@ class Dynamics(nn.Module):
     """
 
     order: int = 1
-    # True when the field is undefined outside the integration interval (NesterovNODE's k(t)
-    # is singular at t = 0): adaptive solves then never step past either end.
+    # True when adaptive solves must never step past either end of the integration interval
+    # (the paper-form NesterovNODE, whose k(t) is singular at t = 0); a subclass may make it a
+    # property (NesterovNODE's official-code form is solved without step_t, as its code is).
     stays_in_interval: bool = False
 
     def __init__(self, field: nn.Module):
@@ -101,8 +102,9 @@ class ContinuousDepthModel(nn.Module):
 
 
 def solver_for(spec: SolverSpec, dynamics: Dynamics, times: torch.Tensor) -> SolverSpec:
-    """``spec``, plus torchdiffeq's ``step_t`` at the interval ends when the dynamics must not
-    be evaluated outside it (an adaptive step would otherwise overshoot and interpolate)."""
+    """``spec``, plus torchdiffeq's ``step_t`` at the interval ends when
+    ``dynamics.stays_in_interval`` (an adaptive step would otherwise overshoot the end and
+    interpolate back, as the official codes' plain dopri5 solves do)."""
     if not dynamics.stays_in_interval or spec.method in FIXED_STEP_METHODS:
         return spec
     ends = torch.stack((times[0], times[-1])).detach().to("cpu", torch.float64)

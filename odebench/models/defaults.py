@@ -20,7 +20,7 @@ from odebench.models.registry import MODELS, ModelFamily, model_family
 SETUP_NAMES = ("hbnode2021", "nesterov2022")
 TASKS = ("pointcloud", "mnist", "cifar10", "silverbox")
 OPTION_NAMES = ("variant", "sigma", "sigma_on_f", "xi", "xi_learnable", "r",
-                "sigma_k_in_field")
+                "sigma_k_in_field", "sigma_on_k")
 INPUT_CHANNELS = {"pointcloud": 2, "mnist": 1, "cifar10": 3, "silverbox": 1}  # c of each input
 T_SPANS = {"hbnode2021": (0.0, 1.0),  # HBNODE Sec. 5.1 / App. E.3: t in [0, 1]
            "nesterov2022": (1.0, 2.0)}  # NesterovNODE Sec. 5.1 (+ code for images): [1, 2]
@@ -71,12 +71,18 @@ WIDTHS: dict[tuple[str, str], dict[str, tuple[int, int | None]]] = {
 
 @dataclass(frozen=True)
 class Gate:
-    """sigma and xi of a generalized model (identity / 0: the plain models)."""
+    """sigma and xi of a generalized model (identity / 0: the plain models).
+
+    ``sigma_on_f`` / ``sigma_on_k``: whether sigma also gates f / k(t), for the families that
+    take the option (GHBNODE: f; the plain NesterovNODE: f and k). GNesterovNODE always
+    gates m, f and k (Eq. 18).
+    """
 
     sigma: str = "identity"
     sigma_on_f: bool = False
     xi: float = 0.0
     xi_learnable: bool = False
+    sigma_on_k: bool = False
 
 
 # (setup, task, model) -> (paper, official_code). Models not listed: sigma = identity, xi = 0.
@@ -102,6 +108,13 @@ GATES: dict[tuple[str, str, str], tuple[Gate, Gate]] = {
     ("nesterov2022", "pointcloud", "ghbnode"): (
         Gate("tanh", sigma_on_f=True, xi=2.0),  # Table 6: xi = 2
         Gate("hardtanh:0.5", xi=2.0)),  # code: HardTanh(-0.5, 0.5) on v, res = 2
+    # Official point-cloud field: `if self.modelname in ("GNesterovNODE"):` is a substring
+    # test, true for "NesterovNODE" too, so the plain model has x' = actv(m) with the field's
+    # default actv=nn.Tanh(); sigma on f needs modelname == "GNesterovNODE", xi=None gives
+    # res = 0, and its ODEBlock has no actv_k (read-out k(T) x(T)).
+    ("nesterov2022", "pointcloud", "nesterovnode"): (
+        Gate(),
+        Gate("tanh")),  # sigma_on_f = sigma_on_k = False: tanh on m only
     ("nesterov2022", "pointcloud", "gnesterovnode"): (
         Gate("hardtanh:5", xi=2.0),  # code sigma HardTanh(-5, 5); Table 6: xi = 2
         Gate("hardtanh:5", xi=0.5)),  # code: --xi default 0.5
@@ -158,6 +171,9 @@ def _check_overrides(family: ModelFamily, overrides: dict[str, Any]) -> dict[str
 def _check_values(options: dict[str, Any]) -> None:
     check_variant(options["variant"])
     make_sigma(options["sigma"])
+    for flag in ("sigma_on_f", "sigma_on_k"):
+        if options[flag] is not None and not isinstance(options[flag], bool):
+            raise ModelOptionError(f"{flag} must be true or false, got {options[flag]!r}")
     xi = options["xi"]
     if isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0:
         raise ModelOptionError(f"xi must be a number >= 0, got {xi!r}")
@@ -173,8 +189,9 @@ def model_options(setup: str, task: str, model: str, **overrides: Any) -> dict[s
 
     Keys: setup, task, model, label, variant, n (state channels), h (hidden width; None for
     the single-layer Silverbox f), p (zero/learned channels added to the c input channels),
-    t_span, sigma, sigma_on_f (GHBNODE only, else None), xi (fixed value or initial value),
-    xi_learnable, r (None for non-Nesterov models), sigma_k_in_field (GNesterovNODE only).
+    t_span, sigma, sigma_on_f (GHBNODE and NesterovNODE, else None), xi (fixed value or
+    initial value), xi_learnable, r (None for non-Nesterov models), sigma_k_in_field
+    (GNesterovNODE only), sigma_on_k (NesterovNODE only; GNesterovNODE always gates f and k).
     ``overrides`` (any of :data:`OPTION_NAMES`; None = default) must apply to the model.
     """
     widths = task_widths(setup, task)
@@ -185,7 +202,9 @@ def model_options(setup: str, task: str, model: str, **overrides: Any) -> dict[s
     gate = paper if variant == "paper" else code
     options: dict[str, Any] = {
         "variant": variant, "sigma": gate.sigma,
-        "sigma_on_f": gate.sigma_on_f if "sigma_on_f" in family.options else None,  # GHBNODE
+        # GHBNODE, NesterovNODE (GNesterovNODE always gates f and k)
+        "sigma_on_f": gate.sigma_on_f if "sigma_on_f" in family.options else None,
+        "sigma_on_k": gate.sigma_on_k if "sigma_on_k" in family.options else None,
         "xi": gate.xi, "xi_learnable": gate.xi_learnable,
         "r": DEFAULT_R if "r" in family.options else None,
         # GNesterovNODE paper form: Eq. 18 feeds h = sigma(k) x to f and xi h (False: the

@@ -10,12 +10,17 @@ dynamics too; the App. B proof (Eq. 24) substitutes the raw k there instead:
 ``sigma_k_in_field=False`` gives that reading (sigma(k) then only in the read-out).
 The paper leaves [x, m](t0) open; like the official code we start from the model's initial
 state (input and learned velocity) as [x0, m0], so h(t0) = sigma(k(t0)) x0.
+``sigma_on_f=False`` / ``sigma_on_k=False`` leave f / k(t) ungated (sigma then acts on m
+alone): the official point-cloud code's plain NesterovNODE, whose x' = tanh(m).
 
 Official-code form (``variant="official_code"``, spec paper-nesterov.md Sec. 5 item 1): the
 state ``[z1, z2]`` is read as (h, h') inside the field, m~ = c(t) z1 + z2 / k(t) with
 c(t) = (r/(2t) - 1/2) t^(r/2) e^(-t/2), f is evaluated at z1, and the field returns
 ``[sigma(m~), -m~ - sigma(f(z1, t)) - xi z1]``; read-out sigma(k(T)) z1(T). Not equivalent
-to the paper form; all published numbers come from it.
+to the paper form; all published numbers come from it. The official code solves it with
+plain dopri5, which may step past T and interpolate back, so this variant is solved without
+torchdiffeq's ``step_t`` (:attr:`NesterovNODEDynamics.stays_in_interval` is False); the
+paper form keeps every step inside [t0, T].
 """
 
 from __future__ import annotations
@@ -50,12 +55,12 @@ class NesterovNODEDynamics(Dynamics):
     """(G)NesterovNODE on ``[x, m]`` (paper) or ``[h, h']``-read state (official code)."""
 
     order = 2
-    stays_in_interval = True  # k(t) = t^(-r/2) e^(t/2) is singular at t = 0
 
     def __init__(self, field: nn.Module, r: float = DEFAULT_R, variant: str = "paper",
                  sigma: str = "identity",  # NesterovNODE: sigma = identity (App. B)
                  xi: float = 0.0, xi_learnable: bool = False,  # NesterovNODE: xi = 0
-                 sigma_k_in_field: bool = True):  # Eq. 18 as printed: h = sigma(k) x
+                 sigma_k_in_field: bool = True,  # Eq. 18 as printed: h = sigma(k) x
+                 sigma_on_f: bool = True, sigma_on_k: bool = True):  # Eq. 18: sigma(f), sigma(k)
         super().__init__(field)
         if not r > 0:
             raise ValueError(f"the Nesterov factor r must be > 0, got {r!r}")
@@ -64,24 +69,38 @@ class NesterovNODEDynamics(Dynamics):
         self.sigma = make_sigma(sigma)
         self.coupling = Coupling.make(xi, xi_learnable)
         self.sigma_k_in_field = sigma_k_in_field
+        self.sigma_on_f = sigma_on_f
+        self.sigma_on_k = sigma_on_k
+
+    @property
+    def stays_in_interval(self) -> bool:
+        """Paper form: k(t) = t^(-r/2) e^(t/2) is singular at t = 0, so adaptive steps stop at
+        the interval ends (``step_t``). Official-code form: plain dopri5, as the code runs it."""
+        return self.variant == "paper"
 
     def factor(self, t: torch.Tensor) -> torch.Tensor:
         return nesterov_factor(t, self.r)
 
-    def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def gated_factor(self, t: torch.Tensor) -> torch.Tensor:
+        """sigma(k(t)), or k(t) itself with ``sigma_on_k=False``."""
         k = self.factor(t)
+        return self.sigma(k) if self.sigma_on_k else k
+
+    def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         if self.variant == "paper":
             m = z[:, 1]
-            h = (self.sigma(k) if self.sigma_k_in_field else k) * z[:, 0]
+            h = (self.gated_factor(t) if self.sigma_k_in_field else self.factor(t)) * z[:, 0]
         else:
+            k = self.factor(t)
             h = z[:, 0]
             c = (self.r / (2 * t) - 0.5) / k
             m = c * h + z[:, 1] / k
-        dm = -m - self.sigma(self.field(t, h))
+        f = self.field(t, h)
+        dm = -m - (self.sigma(f) if self.sigma_on_f else f)
         if self.coupling is not None:
             dm = dm - self.coupling() * h
         return torch.stack((self.sigma(m), dm), dim=1)
 
     def readout(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """h(t) = sigma(k(t)) x(t) (Eq. 15 / 18)."""
-        return self.sigma(self.factor(t)) * z[:, 0]
+        """h(t) = sigma(k(t)) x(t) (Eq. 15 / 18; k(t) x(t) with ``sigma_on_k=False``)."""
+        return self.gated_factor(t) * z[:, 0]

@@ -44,8 +44,10 @@ MODELS: dict[str, ModelFamily] = {
     "hbnode": ModelFamily("hbnode", "HBNODE", HBNODEDynamics, order=2),
     "ghbnode": ModelFamily("ghbnode", "GHBNODE", GHBNODEDynamics, order=2,
                            options=(*GATE_OPTIONS, "sigma_on_f")),
+    # sigma (identity but for the official point-cloud code's x' = tanh(m)) gates m; f and
+    # k(t) only where sigma_on_f / sigma_on_k say so (see defaults.GATES)
     "nesterovnode": ModelFamily("nesterovnode", "NesterovNODE", NesterovNODEDynamics, order=2,
-                                options=("r", "variant")),
+                                options=("r", "variant", "sigma", "sigma_on_f", "sigma_on_k")),
     "gnesterovnode": ModelFamily("gnesterovnode", "GNesterovNODE", NesterovNODEDynamics,
                                  order=2,
                                  options=("r", "variant", *GATE_OPTIONS, "sigma_k_in_field")),

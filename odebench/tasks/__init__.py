@@ -10,12 +10,15 @@ from typing import Any
 
 from odebench.tasks import pointcloud, silverbox_init
 from odebench.tasks.image_classification import ImageTask
+from odebench.tasks.sequences import SequenceTask
 
 TASKS: dict[str, Any] = {
     pointcloud.NAME: pointcloud,
     silverbox_init.NAME: silverbox_init,
     "mnist": ImageTask("mnist"),
     "cifar10": ImageTask("cifar10"),
+    "plane_vibration": SequenceTask("plane_vibration"),
+    "walker2d": SequenceTask("walker2d"),
 }
 
 __all__ = ["TASKS"]

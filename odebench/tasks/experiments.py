@@ -41,6 +41,10 @@ EXPERIMENTS: dict[str, Experiment] = {
     # NesterovNODE Sec. 6.2 / Fig. 9: Euler with step 0.1, 0.2, 0.5.
     "cifar10_euler": Experiment("cifar10", "nesterov2022", ["node", "ghbnode", "gnesterovnode"],
                                 {"euler_step": [0.1, 0.2, 0.5]}),
+    # ODE-RNN hybrids (issue #6): HBNODE Sec. 5.3 / Fig. 8 (the NesterovNODE paper has no PV).
+    "plane_vibration": Experiment("plane_vibration", "hbnode2021"),
+    "walker2d": Experiment("walker2d", "nesterov2022"),  # NesterovNODE Figs. 2 right, 7
+    "walker2d_hbnode2021": Experiment("walker2d", "hbnode2021"),  # HBNODE Figs. 4, 9
 }
 
 
