@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.loopback import no_network, server  # noqa: F401 (shared fixtures)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 

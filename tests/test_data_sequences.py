@@ -7,11 +7,8 @@ served from 127.0.0.1; the stand-ins are checked for shapes and determinism.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
-import socket
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -19,7 +16,6 @@ import numpy as np
 import pytest
 import torch
 
-from odebench.data import download
 from odebench.data.download import pin_path
 from odebench.data.errors import ChecksumError, DataError, FormatError
 from odebench.data.plane_vibration import (
@@ -57,61 +53,7 @@ needs_mujoco = pytest.mark.skipif(MUJOCO is not None, reason=MUJOCO or "")
 HEADER = '"Force","Voltage","Acceleration1","Acceleration2","Acceleration3","Fs",\n'
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch):
-    """No proxy, mirror or cache from the environment; no socket beyond 127.0.0.1."""
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
-                "ALL_PROXY", download.MIRROR_ENV, download.DATA_ENV):
-        monkeypatch.delenv(var, raising=False)
-    connect = socket.socket.connect
-
-    def guarded(sock: socket.socket, address: object) -> None:
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"test tried to reach {address}")
-        connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-
-
-class Server:
-    """Serves ``files`` (URL path -> bytes) on 127.0.0.1, counting requests."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.requests: dict[str, int] = {}
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
-                owner.requests[self.path] = owner.requests.get(self.path, 0) + 1
-                body = owner.files.get(self.path)
-                if body is None:
-                    self.send_error(404, "Not Found")
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def serve(self, source_id: str, name: str, body: bytes) -> None:
-        self.files[f"/{source_id}/{name}"] = body
-
-
-@pytest.fixture
-def server():
-    loopback = Server()
-    thread = threading.Thread(target=loopback.httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield loopback
-    loopback.httpd.shutdown()
-    loopback.httpd.server_close()
-    thread.join()
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def _files(folder: Path) -> list[Path]:

@@ -9,14 +9,17 @@ from odebench.records import RunRecord, run_dir
 from odebench.report.build import build_experiment_report
 
 
-def _fake_run(results, model, seed, losses, nfe):
+def _fake_run(results, model, seed, losses, nfe, config=None):
     folder = run_dir(results, "pointcloud", model, seed)
     folder.mkdir(parents=True)
     record = RunRecord(folder, "pointcloud", model, seed)
     for epoch, loss in enumerate(losses, start=1):
         record.append({"epoch": epoch, "iterations": 1, "loss": loss, "nfe_forward": nfe,
-                       "nfe_backward": 2 * nfe, "seconds": 0.5, "test_accuracy": 0.5 + seed / 10})
-    record.write_summary(status="completed", final={"loss": losses[-1]}, config={}, device="cpu")
+                       "nfe_backward": 2 * nfe, "seconds": 0.5, "test_accuracy": 0.5 + seed / 10,
+                       "grad_norm_mean": 10 * loss, "grad_norm_max": 20 * loss,
+                       "clip_fraction": 0.0})
+    record.write_summary(status="completed", final={"loss": losses[-1]}, config=config or {},
+                         device="cpu")
 
 
 def test_table_has_mean_and_std_per_model(tmp_path):
@@ -37,3 +40,14 @@ def test_table_has_mean_and_std_per_model(tmp_path):
     markdown = outputs["md"].read_text()
     assert "| node | 2 | 0.5 ± 0.1414 |" in markdown
     assert outputs["png"].stat().st_size > 1000 and outputs["pdf"].stat().st_size > 1000
+
+
+def test_pointcloud_table_reports_last_epoch_gradient_norm(tmp_path):
+    for seed, last in ((0, 0.6), (1, 0.4)):
+        _fake_run(tmp_path, "node", seed, [1.0, last], 20, config={"task": "pointcloud"})
+    build_experiment_report(tmp_path, "pointcloud")
+    table = pd.read_csv(tmp_path / "tables" / "pointcloud.csv")
+    assert "best_test_accuracy_mean" not in table  # the pointcloud kind's statistics only
+    assert table.loc[0, "grad_norm_last_mean"] == pytest.approx(5.0)
+    assert "‖∇θ‖ (last epoch)" in (tmp_path / "tables" / "pointcloud.md").read_text()
+    assert not (tmp_path / "figures" / "pointcloud_adjoint.png").exists()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,10 @@ from odebench.records.run_record import read_epochs, read_summaries
 from odebench.report.figures import (
     IMAGE_PANELS,
     PANELS,
+    SEQUENCE_PANELS,
+    NoAdjointProfileError,
+    adjoint_columns,
+    adjoint_figure,
     curves_figure,
     norm_figure,
     tolerance_scatter,
@@ -61,7 +66,7 @@ def _load_aggregate(results_dir: Path, experiment: str) -> tuple[pd.DataFrame, p
 
 
 def experiment_kind(runs: pd.DataFrame) -> str | None:
-    """pointcloud, images or silverbox, from the task recorded in the runs' summaries."""
+    """pointcloud, images, silverbox or sequences, from the task in the runs' summaries."""
     if runs.empty or "task" not in runs:
         return None
     tasks = runs["task"].dropna().unique()
@@ -84,36 +89,94 @@ def build_table(results_dir: str | Path, experiment: str,
     return outputs
 
 
-def build_figure(results_dir: str | Path, experiment: str,
-                 model_order: Sequence[str] | None = None) -> dict[str, Path]:
-    """``figures/<experiment>.png`` and ``.pdf`` in the papers' forms.
+def figure_paths(results_dir: str | Path, experiment: str,
+                 suffix: str = "") -> dict[str, Path]:
+    """``figures/<experiment><suffix>.png`` and ``.pdf`` (suffix ``_adjoint``: the
+    adjoint-norm figure)."""
+    folder = Path(results_dir) / "figures"
+    stem = f"{experiment}{suffix}"
+    key = suffix.removeprefix("_") + "_" if suffix else ""
+    return {f"{key}png": folder / f"{stem}.png", f"{key}pdf": folder / f"{stem}.pdf"}
 
-    Point cloud: NFE and loss vs iteration; images: NFE, time, loss and accuracy vs epoch
-    (a tolerance sweep: forward vs backward NFE coloured by tolerance); Silverbox: ||h(t)||.
+
+def _write_figure(outputs: dict[str, Path], draw: Callable[[list[Path]], None]) -> None:
+    """``draw`` into temp files beside ``outputs``, then rename them onto the outputs, so
+    that a failed or interrupted draw never leaves a partial figure."""
+    next(iter(outputs.values())).parent.mkdir(parents=True, exist_ok=True)
+    temporary = [p.with_name(f".{p.stem}.tmp{p.suffix}") for p in outputs.values()]
+    try:
+        draw(temporary)
+        for tmp, final in zip(temporary, outputs.values(), strict=True):
+            tmp.replace(final)
+    finally:
+        for tmp in temporary:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def _main_figure(epochs: pd.DataFrame, kind: str | None, title: str,
+                 model_order: Sequence[str] | None) -> Callable[[list[Path]], None]:
+    """The drawing of an experiment's main figure, chosen by its kind."""
+    if kind == "silverbox":
+        return lambda paths: norm_figure(epochs, paths, title=title, model_order=model_order)
+    if kind == "images" and epochs["setting"].str.startswith("tol=").any():
+        return lambda paths: tolerance_scatter(epochs, paths, title=title,
+                                               model_order=model_order)
+    panels = {"images": IMAGE_PANELS, "sequences": SEQUENCE_PANELS}.get(kind or "", PANELS)
+    return lambda paths: curves_figure(epochs, paths, title=title, model_order=model_order,
+                                       panels=panels)
+
+
+def _adjoint_outputs(results_dir: Path, experiment: str, epochs: pd.DataFrame,
+                     model_order: Sequence[str] | None) -> dict[str, Path]:
+    if not adjoint_columns(epochs):
+        raise NoAdjointProfileError(
+            f"experiment {experiment!r} has no adjoint_norm_<k> columns in "
+            f"{aggregate_paths(results_dir, experiment)['epochs']}: only sequence tasks with "
+            "adjoint_profile: true record the adjoint-norm profile")
+    outputs = figure_paths(results_dir, experiment, "_adjoint")
+    _write_figure(outputs, lambda paths: adjoint_figure(
+        epochs, paths, title=f"{experiment}: adjoint norm ‖∂L_last/∂z_t‖",
+        model_order=model_order))
+    return outputs
+
+
+def build_figure(results_dir: str | Path, experiment: str,
+                 model_order: Sequence[str] | None = None,
+                 adjoint: bool | None = None) -> dict[str, Path]:
+    """``figures/<experiment>.png`` and ``.pdf`` in the papers' forms, plus
+    ``figures/<experiment>_adjoint.png``/``.pdf`` (keys ``adjoint_png``/``adjoint_pdf``) when
+    ``adjoint`` is true, or when it is None and the epochs carry ``adjoint_norm_*`` columns.
+
+    Point cloud: NFE, loss and gradient norm vs iteration; images: NFE, time, loss, accuracy
+    and gradient norm vs epoch (a tolerance sweep: forward vs backward NFE coloured by
+    tolerance); sequences: forward/backward/test NFE, train loss, validation and test MSE,
+    gradient norm vs epoch; Silverbox: ||h(t)||.
     """
     results_dir = Path(results_dir)
     epochs, runs = _load_aggregate(results_dir, experiment)
-    kind = experiment_kind(runs)
-    folder = results_dir / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    outputs = {"png": folder / f"{experiment}.png", "pdf": folder / f"{experiment}.pdf"}
-    temporary = [p.with_name(f".{p.stem}.tmp{p.suffix}") for p in outputs.values()]
-    if kind == "silverbox":
-        norm_figure(epochs, temporary, title=experiment, model_order=model_order)
-    elif kind == "images" and epochs["setting"].str.startswith("tol=").any():
-        tolerance_scatter(epochs, temporary, title=experiment, model_order=model_order)
-    else:
-        panels = IMAGE_PANELS if kind == "images" else PANELS
-        curves_figure(epochs, temporary, title=experiment, model_order=model_order,
-                      panels=panels)
-    for tmp, final in zip(temporary, outputs.values(), strict=True):
-        tmp.replace(final)
+    outputs = figure_paths(results_dir, experiment)
+    _write_figure(outputs, _main_figure(epochs, experiment_kind(runs), experiment, model_order))
+    if adjoint is None:
+        adjoint = bool(adjoint_columns(epochs))
+    if adjoint:
+        outputs.update(_adjoint_outputs(results_dir, experiment, epochs, model_order))
     return outputs
+
+
+def build_adjoint_figure(results_dir: str | Path, experiment: str,
+                         model_order: Sequence[str] | None = None) -> dict[str, Path]:
+    """``figures/<experiment>_adjoint.png`` and ``.pdf`` alone (HBNODE Fig. 4, NesterovNODE
+    Fig. 2 right); :class:`NoAdjointProfileError` when no run recorded the profile."""
+    results_dir = Path(results_dir)
+    epochs, _ = _load_aggregate(results_dir, experiment)
+    return _adjoint_outputs(results_dir, experiment, epochs, model_order)
 
 
 def build_experiment_report(results_dir: str | Path, experiment: str,
                             model_order: Sequence[str] | None = None) -> dict[str, Path]:
-    """Aggregate, table and figure in one go (the ``report`` target)."""
+    """Aggregate, table and figure(s) in one go (the ``report`` target); the adjoint-norm
+    figure too where the runs recorded the profile."""
     return {**aggregate(results_dir, experiment),
             **build_table(results_dir, experiment, model_order),
             **build_figure(results_dir, experiment, model_order)}

@@ -1,9 +1,11 @@
-"""Curves vs epoch/iteration with mean ± std bands, one line per model."""
+"""Curves vs epoch/iteration with mean ± std bands, one line per model; adjoint-norm profiles."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 
@@ -12,10 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+# Global L2 norm of the parameter gradients before clipping, epoch mean over iterations.
+GRAD_NORM_PANEL = ("grad_norm_mean", "‖∇θ‖₂ (mean over iterations)")
 PANELS: tuple[tuple[str, str], ...] = (
     ("nfe_forward", "forward NFE / iteration"),
     ("nfe_backward", "backward NFE / iteration"),
     ("loss", "training loss"),
+    GRAD_NORM_PANEL,
 )
 # HBNODE Figs. 1 and 6, NesterovNODE Figs. 5 and 6: NFE, time and accuracy per epoch.
 IMAGE_PANELS: tuple[tuple[str, str], ...] = (
@@ -24,7 +29,27 @@ IMAGE_PANELS: tuple[tuple[str, str], ...] = (
     ("seconds", "training time / epoch (s)"),
     ("loss", "training loss"),
     ("test_accuracy", "test accuracy"),
+    GRAD_NORM_PANEL,
 )
+# HBNODE Figs. 8 and 9, NesterovNODE Fig. 7: NFE per batch (summed over a window's solves),
+# losses and MSEs per epoch; test MSE only on the epochs that evaluated it.
+SEQUENCE_PANELS: tuple[tuple[str, str], ...] = (
+    ("nfe_forward", "forward NFE / batch"),
+    ("nfe_backward", "backward NFE / batch"),
+    ("nfe_test", "test NFE / batch"),
+    ("loss", "training loss"),
+    ("valid_mse", "validation MSE"),
+    ("test_mse", "test MSE"),
+    GRAD_NORM_PANEL,
+)
+# Panels drawn on a log y-scale when their values span more than LOG_SPAN (two decades).
+LOG_WHEN_WIDE = frozenset({"grad_norm_mean"})
+LOG_SPAN = 100.0
+ADJOINT_PREFIX = "adjoint_norm_"
+
+
+class NoAdjointProfileError(ValueError):
+    """The epochs hold no ``adjoint_norm_<k>`` column, so there is no adjoint figure."""
 
 
 def _line_label(model: str, setting: str) -> str:
@@ -38,36 +63,172 @@ def _series(epochs: pd.DataFrame, model_order: Sequence[str] | None) -> list[tup
     return sorted(pairs, key=lambda p: (order.get(p[0], len(order)), p[0], p[1]))
 
 
+def _settings(epochs: pd.DataFrame) -> pd.Series:
+    return (epochs["setting"].fillna("").astype(str) if "setting" in epochs
+            else pd.Series("", index=epochs.index))
+
+
+def _grid(panels: int) -> tuple[int, int]:
+    """(rows, columns): one row up to four panels, else two rows."""
+    columns = panels if panels <= 4 else math.ceil(panels / 2)
+    return math.ceil(panels / columns), columns
+
+
+def spans_decades(values: pd.Series | np.ndarray, span: float = LOG_SPAN) -> bool:
+    """Whether the positive finite ``values`` span more than ``span`` (max / min)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    return len(values) > 1 and values.max() / values.min() > span
+
+
+def _curve_panel(ax: plt.Axes, epochs: pd.DataFrame, column: str,
+                 series: Sequence[tuple[str, str]], setting: pd.Series) -> None:
+    """Mean line and ± std band over seeds per (model, setting), NaN epochs left out."""
+    means = []
+    for model, value in series:
+        rows = epochs[(epochs["model"] == model) & (setting == value)]
+        stats = rows.dropna(subset=[column]).groupby("epoch")[column].agg(["mean", "std"])
+        if stats.empty:
+            continue
+        std = stats["std"].fillna(0.0)
+        line, = ax.plot(stats.index, stats["mean"], label=_line_label(model, value),
+                        marker="o" if len(stats) < 4 else None)
+        ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+        means.append(stats["mean"].to_numpy())
+    if column in LOG_WHEN_WIDE and means and spans_decades(np.concatenate(means)):
+        ax.set_yscale("log")
+
+
 def curves_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
                   model_order: Sequence[str] | None = None,
                   panels: Sequence[tuple[str, str]] = PANELS) -> None:
     """One panel per metric, a mean line and ± std band over seeds per model (x setting).
 
+    Panels whose column is absent or all NaN are left out; more than four wrap onto two rows.
     The x axis reads "iteration" when every epoch is one full-batch iteration.
     """
     full_batch = "iterations" in epochs and bool((epochs["iterations"] == 1).all())
     x_label = "iteration (full batch)" if full_batch else "epoch"
     present = [(col, label) for col, label in panels
                if col in epochs and epochs[col].notna().any()]
-    setting = (epochs["setting"].fillna("").astype(str) if "setting" in epochs
-               else pd.Series("", index=epochs.index))
-    fig, axes = plt.subplots(1, max(1, len(present)), figsize=(4.2 * max(1, len(present)), 3.4),
-                             squeeze=False)
-    for ax, (column, label) in zip(axes[0], present, strict=False):
-        for model, value in _series(epochs, model_order):
-            rows = epochs[(epochs["model"] == model) & (setting == value)]
-            stats = rows.dropna(subset=[column]).groupby("epoch")[column].agg(["mean", "std"])
-            std = stats["std"].fillna(0.0)
-            line, = ax.plot(stats.index, stats["mean"], label=_line_label(model, value),
-                            marker="o" if len(stats) < 4 else None)
-            ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
-                            color=line.get_color(), alpha=0.2, linewidth=0)
+    setting = _settings(epochs)
+    series = _series(epochs, model_order)
+    rows, columns = _grid(max(1, len(present)))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    flat = axes.ravel()
+    for ax, (column, label) in zip(flat, present, strict=False):
+        _curve_panel(ax, epochs, column, series, setting)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_xlabel(x_label)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize="small")
+    for ax in flat[max(1, len(present)):]:
+        ax.set_visible(False)
+    flat[0].legend(fontsize="small")
     fig.suptitle(title)
     fig.tight_layout()
+    _save(fig, paths)
+
+
+def adjoint_columns(epochs: pd.DataFrame) -> list[str]:
+    """The ``adjoint_norm_<k>`` columns holding data, by k = T - t (0: the last step)."""
+    columns = [c for c in epochs.columns if isinstance(c, str) and c.startswith(ADJOINT_PREFIX)
+               and c.removeprefix(ADJOINT_PREFIX).isdigit() and epochs[c].notna().any()]
+    return sorted(columns, key=lambda c: int(c.removeprefix(ADJOINT_PREFIX)))
+
+
+class AdjointProfile(NamedTuple):
+    """One model's adjoint norms: ``grid`` (epoch x T - t, mean over seeds) and the
+    ``first``/``last`` epoch's profile over T - t (each seed's own, then the mean)."""
+
+    grid: pd.DataFrame
+    first: pd.Series
+    last: pd.Series
+
+
+def adjoint_profiles(epochs: pd.DataFrame, model_order: Sequence[str] | None = None
+                     ) -> dict[str, AdjointProfile]:
+    """:class:`AdjointProfile` per model (x setting) label, in model order."""
+    columns = adjoint_columns(epochs)
+    if not columns:
+        raise NoAdjointProfileError(
+            "no adjoint_norm_<k> columns in the epochs: only runs that record the adjoint-norm "
+            "profile (sequence tasks with adjoint_profile: true) have an adjoint figure")
+    steps = [int(c.removeprefix(ADJOINT_PREFIX)) for c in columns]
+    setting = _settings(epochs)
+    profiles = {}
+    for model, value in _series(epochs, model_order):
+        rows = epochs[(epochs["model"] == model) & (setting == value)]
+        rows = rows.dropna(subset=columns, how="all").sort_values("epoch")
+        if rows.empty:
+            continue
+        grid = rows.groupby("epoch")[columns].mean().set_axis(steps, axis=1)
+        grid = grid.reindex(index=range(int(grid.index.min()), int(grid.index.max()) + 1),
+                            columns=range(min(steps), max(steps) + 1))
+        per_seed = rows.groupby("seed")[columns]
+        profiles[_line_label(model, value)] = AdjointProfile(
+            grid, per_seed.first().mean().set_axis(steps), per_seed.last().mean().set_axis(steps))
+    return profiles
+
+
+def _positive(values: pd.Series | pd.DataFrame) -> np.ndarray:
+    """Values as floats with non-positive entries masked (NaN), for log scales."""
+    array = np.asarray(values, dtype=float)
+    return np.where(array > 0, array, np.nan)
+
+
+def _heat_norm(grids: Sequence[pd.DataFrame]) -> matplotlib.colors.Normalize:
+    """One log colour scale over every model's heat map (linear when nothing is positive)."""
+    values = np.concatenate([_positive(g).ravel() for g in grids])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return matplotlib.colors.Normalize(vmin=0.0, vmax=1.0)
+    low, high = values.min(), values.max()
+    return matplotlib.colors.LogNorm(vmin=low, vmax=high if high > low else low * 10)
+
+
+def adjoint_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
+                   model_order: Sequence[str] | None = None) -> None:
+    """The adjoint-norm profile ‖∂L_last/∂z_t‖ vs T - t (HBNODE Fig. 4, NesterovNODE Fig. 2
+    right): (a) one line per model for the last epoch (dashed: the first), mean over seeds,
+    log y; (b) an epoch x (T - t) heat map per model, one shared log colour scale.
+
+    Raises :class:`NoAdjointProfileError` when the epochs have no ``adjoint_norm_*`` column.
+    """
+    profiles = adjoint_profiles(epochs, model_order)
+    columns = min(len(profiles), 4)
+    heat_rows = math.ceil(len(profiles) / columns)
+    fig = plt.figure(figsize=(3.3 * columns + 1.2, 3.6 + 2.8 * heat_rows), layout="constrained")
+    grid = fig.add_gridspec(1 + heat_rows, columns, height_ratios=[1.3] + [1.0] * heat_rows)
+    curves = fig.add_subplot(grid[0, :])
+    for label, profile in profiles.items():
+        line, = curves.plot(profile.last.index, _positive(profile.last), label=label)
+        if len(profile.grid.dropna(how="all")) > 1:
+            curves.plot(profile.first.index, _positive(profile.first), linestyle="--",
+                        color=line.get_color(), alpha=0.6)
+    curves.set_yscale("log")
+    curves.set_xlabel("T − t")
+    curves.set_ylabel("‖∂L_last / ∂z_t‖ (mean over seeds)")
+    curves.set_title("(a) last epoch (solid), first epoch (dashed)", fontsize="medium")
+    curves.grid(alpha=0.3, which="both")
+    curves.legend(fontsize="small", ncol=min(len(profiles), 4))
+    norm = _heat_norm([p.grid for p in profiles.values()])
+    heat_axes = []
+    for index, (label, profile) in enumerate(profiles.items()):
+        ax = fig.add_subplot(grid[1 + index // columns, index % columns])
+        heat = profile.grid
+        image = ax.imshow(_positive(heat), aspect="auto", origin="lower", cmap="viridis",
+                          norm=norm, interpolation="nearest",
+                          extent=(heat.columns.min() - 0.5, heat.columns.max() + 0.5,
+                                  heat.index.min() - 0.5, heat.index.max() + 0.5))
+        ax.set_title(f"(b) {label}", fontsize="medium")
+        ax.set_xlabel("T − t")
+        ax.set_ylabel("epoch")
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        heat_axes.append(ax)
+    fig.colorbar(image, ax=heat_axes, label="‖∂L_last / ∂z_t‖")
+    fig.suptitle(title)
     _save(fig, paths)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -14,11 +14,16 @@ STATISTICS: dict[str, tuple[str, str]] = {
     "final_loss": ("last loss", "final loss"),
     "final_test_accuracy": ("last test_accuracy", "final test acc."),
     "best_test_accuracy": ("max test_accuracy", "best test acc."),
+    "final_train_mse": ("last mse", "final train MSE"),
+    "final_valid_mse": ("last valid_mse", "final valid. MSE"),
+    "best_valid_mse": ("min valid_mse", "best valid. MSE"),
+    "final_test_mse": ("last test_mse", "final test MSE"),
     "nfe_forward": ("mean nfe_forward", "forward NFE / iter."),
     "nfe_backward": ("mean nfe_backward", "backward NFE / iter."),
     "nfe_forward_last": ("last nfe_forward", "forward NFE / iter. (last epoch)"),
     "nfe_backward_last": ("last nfe_backward", "backward NFE / iter. (last epoch)"),
     "nfe_test": ("last nfe_test", "test NFE"),
+    "grad_norm_last": ("last grad_norm_mean", "‖∇θ‖ (last epoch)"),
     "seconds_per_epoch": ("mean seconds", "s / epoch"),
     "total_seconds": ("sum seconds", "total s"),
     "final_h_norm": ("last h_norm", "‖h(T)‖₂"),
@@ -30,14 +35,24 @@ STATISTICS: dict[str, tuple[str, str]] = {
 # Which statistics each kind of experiment reports (the task decides the kind).
 KIND_STATISTICS: dict[str, tuple[str, ...]] = {
     "pointcloud": ("final_loss", "final_test_accuracy", "nfe_forward", "nfe_backward",
-                   "seconds_per_epoch", "total_seconds"),
+                   "grad_norm_last", "seconds_per_epoch", "total_seconds"),
     "images": ("final_test_accuracy", "best_test_accuracy", "nfe_forward_last",
-               "nfe_backward_last", "nfe_test", "seconds_per_epoch", "total_seconds"),
+               "nfe_backward_last", "nfe_test", "grad_norm_last", "seconds_per_epoch",
+               "total_seconds"),
     "silverbox": ("final_h_norm", "max_h_norm", "final_t", "nfe_total"),
+    # HBNODE Figs. 8-9 / NesterovNODE Fig. 7 as numbers: MSEs, NFEs, gradient norm, time.
+    "sequences": ("final_train_mse", "final_valid_mse", "best_valid_mse", "final_test_mse",
+                  "nfe_forward_last", "nfe_backward_last", "nfe_test", "grad_norm_last",
+                  "seconds_per_epoch", "total_seconds"),
 }
 TASK_KIND = {"pointcloud": "pointcloud", "mnist": "images", "cifar10": "images",
-             "silverbox_init": "silverbox"}
+             "silverbox_init": "silverbox", "plane_vibration": "sequences",
+             "walker2d": "sequences"}
 RUN_STATISTICS = tuple((name, *STATISTICS[name]) for name in STATISTICS)
+# How a per-run statistic reduces the non-NaN values of its column, in epoch order.
+REDUCTIONS: dict[str, Callable[[pd.Series], float]] = {
+    "last": lambda v: v.iloc[-1], "max": pd.Series.max, "min": pd.Series.min,
+    "mean": pd.Series.mean, "sum": pd.Series.sum}
 
 
 def with_setting(frame: pd.DataFrame) -> pd.DataFrame:
@@ -50,7 +65,8 @@ def with_setting(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_run(epochs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, setting, seed) with the statistics of :data:`RUN_STATISTICS`."""
+    """One row per (model, setting, seed) with the statistics of :data:`RUN_STATISTICS`
+    (each a :data:`REDUCTIONS` entry over its column's non-NaN values, in epoch order)."""
     rows = []
     grouped = with_setting(epochs).sort_values("epoch").groupby(["model", "setting", "seed"],
                                                                 sort=False)
@@ -61,9 +77,7 @@ def per_run(epochs: pd.DataFrame) -> pd.DataFrame:
             how, column = rule.split(" ")
             if column not in run or run[column].isna().all():
                 continue
-            values = run[column].dropna()
-            row[name] = {"last": values.iloc[-1], "max": values.max(), "mean": values.mean(),
-                         "sum": values.sum()}[how]
+            row[name] = REDUCTIONS[how](run[column].dropna())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -152,4 +166,6 @@ def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = N
             cells.append("–" if pd.isna(row[column]) else _fmt(row[column]))
         cells.append(str(row["status"]))
         lines.append("| " + " | ".join(cells) + " |")
+    if papers and reference.note:
+        lines += ["", f"{reference.header}: {reference.note}"]
     return "\n".join(lines) + "\n"

@@ -2,23 +2,23 @@
 
 A task exposes ``NAME``, ``setups()``, ``models(setup)``, ``resolve(setup, overrides)``,
 ``prepare_data(settings, data_dir, offline)`` and ``run(settings, model, seed, record, context)``
-(a module such as :mod:`odebench.tasks.pointcloud`, or an object such as ``ImageTask``).
+(a module such as :mod:`odebench.tasks.pointcloud`, or a ``DatasetTask`` bound to one data
+set of a module that serves several).
 Named experiments (a task + setup + sweep) are in :mod:`odebench.tasks.experiments`.
 """
 
 from typing import Any
 
-from odebench.tasks import pointcloud, silverbox_init
-from odebench.tasks.image_classification import ImageTask
-from odebench.tasks.sequences import SequenceTask
+from odebench.tasks import image_classification, pointcloud, sequences, silverbox_init
+from odebench.tasks.dataset_task import DatasetTask
 
 TASKS: dict[str, Any] = {
     pointcloud.NAME: pointcloud,
     silverbox_init.NAME: silverbox_init,
-    "mnist": ImageTask("mnist"),
-    "cifar10": ImageTask("cifar10"),
-    "plane_vibration": SequenceTask("plane_vibration"),
-    "walker2d": SequenceTask("walker2d"),
+    "mnist": DatasetTask("mnist", image_classification),
+    "cifar10": DatasetTask("cifar10", image_classification),
+    "plane_vibration": DatasetTask("plane_vibration", sequences),
+    "walker2d": DatasetTask("walker2d", sequences),
 }
 
 __all__ = ["TASKS"]

@@ -163,29 +163,9 @@ def run(task: str, cfg: dict[str, Any], model_name: str, seed: int, record: RunR
                      "model_options": model_options(cfg["setup"], task, model_name, **options)}
 
 
+def setups(task: str) -> tuple[str, ...]:
+    return SETUPS
+
+
 def models(task: str, setup: str) -> list[str]:
     return task_models(setup, task)
-
-
-class ImageTask:
-    """The task interface for one image data set (``mnist`` or ``cifar10``)."""
-
-    def __init__(self, name: str):
-        self.NAME = name
-
-    def setups(self) -> list[str]:
-        return list(SETUPS)
-
-    def models(self, setup: str) -> list[str]:
-        return models(self.NAME, setup)
-
-    def resolve(self, setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
-        return resolve(self.NAME, setup, overrides)
-
-    def prepare_data(self, cfg: dict[str, Any], data_dir: str | None,
-                     offline: bool) -> dict[str, Any]:
-        return describe_data(self.NAME, cfg, data_dir, offline)
-
-    def run(self, cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
-            context: RunContext) -> tuple[TrainOutcome, dict[str, Any]]:
-        return run(self.NAME, cfg, model_name, seed, record, context)

@@ -231,25 +231,9 @@ def run(task: str, cfg: dict[str, Any], model_name: str, seed: int, record: RunR
                      "data_source": data.source, "data": data.details}
 
 
-class SequenceTask:
-    """The task interface for one sequence data set (``plane_vibration`` or ``walker2d``)."""
+def setups(task: str) -> tuple[str, ...]:
+    return SETUPS[task]
 
-    def __init__(self, name: str):
-        self.NAME = name
 
-    def setups(self) -> list[str]:
-        return list(SETUPS[self.NAME])
-
-    def models(self, setup: str) -> list[str]:
-        return sequence_models(setup, self.NAME)
-
-    def resolve(self, setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
-        return resolve(self.NAME, setup, overrides)
-
-    def prepare_data(self, cfg: dict[str, Any], data_dir: str | None,
-                     offline: bool) -> dict[str, Any]:
-        return describe_data(self.NAME, cfg, data_dir, offline)
-
-    def run(self, cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
-            context: RunContext) -> tuple[TrainOutcome, dict[str, Any]]:
-        return run(self.NAME, cfg, model_name, seed, record, context)
+def models(task: str, setup: str) -> list[str]:
+    return sequence_models(setup, task)
