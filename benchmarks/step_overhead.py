@@ -7,7 +7,8 @@ training iteration two ways, on deep copies of one seeded model:
 
 * ours: what ``odebench.tasks.trainer.train`` does per iteration (``TrainStepCase.step``):
   zero_grad; inside ``count_nfe()`` the model's own forward (``solve_with`` with NFE
-  counting), loss, finiteness check, backward; gradient clipping if the setup clips; Adam.
+  counting), loss, finiteness check, backward; the gradient norm (kept, as the trainer
+  does) and gradient clipping with it if the setup clips; Adam.
 * bare: zero_grad; ``torchdiffeq.odeint_adjoint(model.dynamics, model.initial(x), t_span,
   ..., options=<solver_for's options>, adjoint_params=dynamics parameters)``; readout at T,
   head, loss, backward; the same clipping; Adam. No meters, no wrappers.
