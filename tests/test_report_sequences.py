@@ -77,7 +77,7 @@ def captured(monkeypatch):
                 path.write_bytes(paths[0].read_bytes())
         drawn.append(fig)
 
-    monkeypatch.setattr(figures, "_save", save)
+    monkeypatch.setattr(figures, "save_figure", save)
     yield drawn
     for fig in drawn:
         plt.close(fig)

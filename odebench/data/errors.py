@@ -21,3 +21,8 @@ class FormatError(DataError, ValueError):
 
 class UnknownSourceError(DataError, LookupError):
     """A source id or file name the registry does not know; lists the valid ones."""
+
+
+class UnknownCorruptionError(DataError, ValueError):
+    """A corruption name outside :data:`odebench.data.corruptions.CORRUPTIONS`; lists the valid
+    ones."""

@@ -97,12 +97,15 @@ SOURCES: dict[str, Source] = {s.id: s for s in (
         stand_in_fn="odebench.data.cifar10:cifar10_standin"),
     Source(
         "mnist_c",
+        # fetch verifies one hash per file, the md5; the published sha256 of the same file is
+        # af9ee8c6a815870c7fdde5af84c7bf8db0bcfa1f41056db83871037fba70e493.
         (RemoteFile("mnist_c.zip", "https://zenodo.org/record/3239543/files/mnist_c.zip",
                     "md5", "4b34b33045869ee6d424616cd3a65da3"),),
         licence="as stated on Zenodo record 3239543 (CC BY 4.0 at the time of writing)",
         citation="Mu, Gilmer. MNIST-C: A Robustness Benchmark for Computer Vision. "
                  "arXiv:1906.02337, 2019.",
-        stand_in="the 10 MNIST-C corruptions implemented in odebench, applied to the 8x8 digits"),
+        stand_in="the 10 MNIST-C corruptions implemented in odebench, applied to the 8x8 digits",
+        stand_in_fn="odebench.data.mnist_c:mnist_c_standin"),
     Source(
         "plane_vibration",
         (RemoteFile("pv.csv", _HBNODE + "pv.csv", "sha256",

@@ -7,7 +7,16 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+
+class Abs(nn.Module):
+    """``|x|`` elementwise: |f'| = 1 off zero (ODEtoODE, Choromanski et al. 2020, Sec. 5.1.1)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.abs()
+
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "abs": Abs,
     "elu": nn.ELU,
     "relu": nn.ReLU,
     "tanh": nn.Tanh,

@@ -22,6 +22,15 @@ from odebench.report.figures import (
     norm_figure,
     tolerance_scatter,
 )
+from odebench.report.odetoode import (
+    integrator_table,
+    mnistc_figure,
+    mnistc_markdown,
+    mnistc_table,
+    theory_figure,
+    theory_markdown,
+    theory_table,
+)
 from odebench.report.reference import REFERENCES
 from odebench.report.tables import TASK_KIND, model_table, to_markdown, with_setting
 
@@ -78,15 +87,30 @@ def build_table(results_dir: str | Path, experiment: str,
     """``tables/<experiment>.csv`` (tidy, one row per model) and ``.md`` (readable)."""
     results_dir = Path(results_dir)
     epochs, runs = _load_aggregate(results_dir, experiment)
-    reference = REFERENCES.get(experiment)
-    table = model_table(epochs, runs, model_order, kind=experiment_kind(runs),
-                        reference=reference)
+    kind = experiment_kind(runs)
     folder = results_dir / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {"csv": folder / f"{experiment}.csv", "md": folder / f"{experiment}.md"}
+    if kind == "mnistc":  # ODEtoODE Tables 1-2: corruption rows x model columns
+        table = mnistc_table(runs, _setup_of(runs), model_order)
+        text = mnistc_markdown(table, experiment, _setup_of(runs))
+    elif kind == "theory":  # ratios per (model, phase, T, N), then the W-flow integrators
+        ratios, integrators = theory_table(epochs), integrator_table(epochs)
+        table = pd.concat([ratios.assign(section="ratios"),
+                           integrators.assign(section="integrators")], ignore_index=True)
+        text = theory_markdown(ratios, integrators, experiment)
+    else:
+        reference = REFERENCES.get(experiment)
+        table = model_table(epochs, runs, model_order, kind=kind, reference=reference)
+        text = to_markdown(table, experiment, reference)
     _write_csv(table, outputs["csv"])
-    atomic_write_text(outputs["md"], to_markdown(table, experiment, reference))
+    atomic_write_text(outputs["md"], text)
     return outputs
+
+
+def _setup_of(runs: pd.DataFrame) -> str:
+    setups = runs["setup"].dropna().unique() if "setup" in runs else []
+    return str(setups[0]) if len(setups) else ""
 
 
 def figure_paths(results_dir: str | Path, experiment: str,
@@ -115,8 +139,15 @@ def _write_figure(outputs: dict[str, Path], draw: Callable[[list[Path]], None]) 
 
 
 def _main_figure(epochs: pd.DataFrame, kind: str | None, title: str,
-                 model_order: Sequence[str] | None) -> Callable[[list[Path]], None]:
+                 model_order: Sequence[str] | None,
+                 runs: pd.DataFrame | None = None) -> Callable[[list[Path]], None]:
     """The drawing of an experiment's main figure, chosen by its kind."""
+    if kind == "mnistc":
+        table = mnistc_table(runs if runs is not None else pd.DataFrame(), _setup_of(runs),
+                             model_order)
+        return lambda paths: mnistc_figure(table, paths, title=title)
+    if kind == "theory":
+        return lambda paths: theory_figure(epochs, paths, title=title, model_order=model_order)
     if kind == "silverbox":
         return lambda paths: norm_figure(epochs, paths, title=title, model_order=model_order)
     if kind == "images" and epochs["setting"].str.startswith("tol=").any():
@@ -156,7 +187,8 @@ def build_figure(results_dir: str | Path, experiment: str,
     results_dir = Path(results_dir)
     epochs, runs = _load_aggregate(results_dir, experiment)
     outputs = figure_paths(results_dir, experiment)
-    _write_figure(outputs, _main_figure(epochs, experiment_kind(runs), experiment, model_order))
+    _write_figure(outputs, _main_figure(epochs, experiment_kind(runs), experiment, model_order,
+                                        runs))
     if adjoint is None:
         adjoint = bool(adjoint_columns(epochs))
     if adjoint:

@@ -128,7 +128,7 @@ def curves_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     flat[0].legend(fontsize="small")
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 def adjoint_columns(epochs: pd.DataFrame) -> list[str]:
@@ -229,7 +229,7 @@ def adjoint_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
         heat_axes.append(ax)
     fig.colorbar(image, ax=heat_axes, label="‖∂L_last / ∂z_t‖")
     fig.suptitle(title)
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 def norm_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
@@ -255,7 +255,7 @@ def norm_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     ax.legend(fontsize="small")
     ax.set_title(title)
     fig.tight_layout()
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 def tolerance_scatter(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
@@ -281,10 +281,10 @@ def tolerance_scatter(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
         ax.grid(alpha=0.3)
     fig.colorbar(points, ax=axes[0].tolist(), label="tolerance")
     fig.suptitle(title)
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
-def _save(fig: plt.Figure, paths: Sequence[Path]) -> None:
+def save_figure(fig: plt.Figure, paths: Sequence[Path]) -> None:
     for path in paths:
         fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -66,6 +66,14 @@ def active_meters() -> tuple[NFEMeter, ...]:
     return _ACTIVE_METERS.get()
 
 
+def add_forward_evaluations(count: int) -> None:
+    """Count ``count`` field evaluations of an explicit fixed-step loop that does not go
+    through :func:`odebench.solvers.solve` (the ODEtoODE flows) as forward NFE in every active
+    meter; its backward pass is backpropagation, 0 evaluations."""
+    for meter in _ACTIVE_METERS.get():
+        meter.forward += count
+
+
 class CountingField:
     """Wraps a vector field ``f(t, y)`` and counts its calls by phase.
 

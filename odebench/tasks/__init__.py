@@ -9,7 +9,14 @@ Named experiments (a task + setup + sweep) are in :mod:`odebench.tasks.experimen
 
 from typing import Any
 
-from odebench.tasks import image_classification, pointcloud, sequences, silverbox_init
+from odebench.tasks import (
+    image_classification,
+    mnistc,
+    odetoode_theory,
+    pointcloud,
+    sequences,
+    silverbox_init,
+)
 from odebench.tasks.dataset_task import DatasetTask
 
 TASKS: dict[str, Any] = {
@@ -19,6 +26,8 @@ TASKS: dict[str, Any] = {
     "cifar10": DatasetTask("cifar10", image_classification),
     "plane_vibration": DatasetTask("plane_vibration", sequences),
     "walker2d": DatasetTask("walker2d", sequences),
+    odetoode_theory.NAME: odetoode_theory,
+    mnistc.NAME: mnistc,
 }
 
 __all__ = ["TASKS"]

@@ -45,6 +45,10 @@ EXPERIMENTS: dict[str, Experiment] = {
     "plane_vibration": Experiment("plane_vibration", "hbnode2021"),
     "walker2d": Experiment("walker2d", "nesterov2022"),  # NesterovNODE Figs. 2 right, 7
     "walker2d_hbnode2021": Experiment("walker2d", "hbnode2021"),  # HBNODE Figs. 4, 9
+    # ODEtoODE (issue #7): Lemma 4.1 measured; MNIST-C Tables 1 and 2.
+    "odetoode_theory": Experiment("odetoode_theory", "odetoode2020"),
+    "mnistc": Experiment("mnistc", "table1"),         # ODEtoODE Table 1 (w 128, no dropout)
+    "mnistc_table2": Experiment("mnistc", "table2"),  # ODEtoODE Table 2 (w 256, dropout 0.1)
 }
 
 
