@@ -44,6 +44,8 @@ lint: install
 bench: install
 	$(VENV)/bin/python benchmarks/overhead.py
 	$(VENV)/bin/python benchmarks/step_overhead.py
+	$(VENV)/bin/python benchmarks/gradnorm_overhead.py
+	$(VENV)/bin/python benchmarks/odetoode_weights_reuse.py
 
 clean:
 	rm -rf .snakemake results/smoke results/test
