@@ -22,6 +22,7 @@ validate(config, "config/schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/rl.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/report.smk"
 

@@ -13,7 +13,6 @@ int64 labels.
 
 from __future__ import annotations
 
-import io
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from odebench.data.archives import read_npy_member
 from odebench.data.corruptions import CORRUPTIONS, check_corruptions, corrupt
 from odebench.data.download import fetch, file_digest
 from odebench.data.errors import FormatError
@@ -34,7 +34,6 @@ from odebench.data.sequences import discard_cached
 ARCHIVE = "mnist_c.zip"
 FOLDER = "mnist_c"
 N_CLASSES = 10
-MAX_MEMBER_BYTES = 1 << 30
 Pair = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -54,21 +53,11 @@ def member_names(corruption: str) -> tuple[str, str]:
 
 
 def _load_member(archive: zipfile.ZipFile, member: str, path: Path) -> np.ndarray:
-    where = f"{path}: member {member}"
     try:
         info = archive.getinfo(member)
     except KeyError:
-        raise FormatError(f"{where} is missing from the archive") from None
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise FormatError(f"{where}: {info.file_size} bytes, over the {MAX_MEMBER_BYTES} limit")
-    try:
-        array = np.load(io.BytesIO(archive.read(info)), allow_pickle=False)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-            NotImplementedError) as err:
-        raise FormatError(f"{where}: unreadable .npy: {err}") from err
-    if not isinstance(array, np.ndarray):
-        raise FormatError(f"{where}: not a single .npy array")
-    return array
+        raise FormatError(f"{path}: member {member} is missing from the archive") from None
+    return read_npy_member(archive, info, path)
 
 
 def _check_images(images: np.ndarray, where: str, size: tuple[int, int]) -> np.ndarray:

@@ -34,7 +34,6 @@ ground, unlike the expert walking of the real data.
 
 from __future__ import annotations
 
-import io
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -44,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from odebench.data.archives import read_npy_member
 from odebench.data.download import fetch, file_digest, resolve_data_dir
 from odebench.data.errors import DataError, FormatError
 from odebench.data.registry import Source, get_source
@@ -71,7 +71,6 @@ KEEP_SEED = 891374         # odelstm_data.py: self.rng = np.random.RandomState(8
 SHUFFLE_SEED = 125487      # odelstm_data.py: np.random.RandomState(125487).shuffle(all_files)
 TEST_SHARE, VALID_SHARE = 0.15, 0.1   # odelstm_data.py: 15 % test, 10 % validation files
 TIME_SCALE = 64.0          # walker scripts: times / 64.0
-MAX_MEMBER_BYTES = 1 << 30
 INSTALL_HINT = ("the Walker2D stand-in needs gymnasium and MuJoCo: "
                 ".venv/bin/pip install 'gymnasium[mujoco]>=1.0' 'mujoco>=3' "
                 "(or pip install -e '.[rl]')")
@@ -88,15 +87,7 @@ def _unsafe(name: str) -> bool:
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> np.ndarray:
     where = f"{path}: member {info.filename}"
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise FormatError(f"{where}: {info.file_size} bytes, over the {MAX_MEMBER_BYTES} limit")
-    try:
-        array = np.load(io.BytesIO(archive.read(info)), allow_pickle=False)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-            NotImplementedError) as err:
-        raise FormatError(f"{where}: unreadable .npy: {err}") from err
-    if not isinstance(array, np.ndarray):
-        raise FormatError(f"{where}: not a single .npy array")
+    array = read_npy_member(archive, info, path)
     if array.ndim != 2 or array.shape[1] != len(CHANNELS) or \
             not np.issubdtype(array.dtype, np.floating):
         raise FormatError(f"{where}: expected a [T, {len(CHANNELS)}] float array, got "

@@ -32,6 +32,7 @@ from odebench.report.odetoode import (
     theory_table,
 )
 from odebench.report.reference import REFERENCES
+from odebench.report.rl import check_claims, rl_figure, rl_markdown, rl_table
 from odebench.report.tables import TASK_KIND, model_table, to_markdown, with_setting
 
 
@@ -94,6 +95,9 @@ def build_table(results_dir: str | Path, experiment: str,
     if kind == "mnistc":  # ODEtoODE Tables 1-2: corruption rows x model columns
         table = mnistc_table(runs, _setup_of(runs), model_order)
         text = mnistc_markdown(table, experiment, _setup_of(runs))
+    elif kind == "rl":  # final returns per (env, policy), then the paper's claims
+        table = rl_table(epochs, runs, model_order)
+        text = rl_markdown(table, check_claims(table), experiment)
     elif kind == "theory":  # ratios per (model, phase, T, N), then the W-flow integrators
         ratios, integrators = theory_table(epochs), integrator_table(epochs)
         table = pd.concat([ratios.assign(section="ratios"),
@@ -146,6 +150,8 @@ def _main_figure(epochs: pd.DataFrame, kind: str | None, title: str,
         table = mnistc_table(runs if runs is not None else pd.DataFrame(), _setup_of(runs),
                              model_order)
         return lambda paths: mnistc_figure(table, paths, title=title)
+    if kind == "rl":
+        return lambda paths: rl_figure(epochs, paths, title=title, model_order=model_order)
     if kind == "theory":
         return lambda paths: theory_figure(epochs, paths, title=title, model_order=model_order)
     if kind == "silverbox":

@@ -31,3 +31,16 @@ def adjoint_experiments(config: Mapping[str, Any], experiments: Iterable[str]) -
 def one_of(names: Iterable[str]) -> str:
     """A wildcard-constraint regex matching exactly one of ``names`` (nothing when empty)."""
     return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
+def rl_threads(config: Mapping[str, Any], experiments: Iterable[str]) -> dict[str, int]:
+    """``{experiment: rollout workers}`` for the ES RL experiments among ``experiments``: the
+    threads each of their jobs declares (workflow/rules/rl.smk)."""
+    from odebench.tasks.run import experiment_task  # loads torch: only when asked
+
+    threads = {}
+    for experiment in experiments:
+        task, resolved = experiment_task(dict(config), experiment)
+        if TASK_KIND.get(task.NAME) == "rl":
+            threads[experiment] = int(resolved.get("workers", 1))
+    return threads

@@ -1,5 +1,9 @@
 # Stage 2: one training job per experiment x model[@setting=value] x seed; each writes its
-# run record.
+# run record. ES RL experiments have their own rule (rl.smk).
+from odebench.report.targets import one_of, rl_threads
+
+RL_THREADS = rl_threads(config, PLAN)  # {RL experiment: rollout workers}
+TRAIN_EXPERIMENTS = [e for e in PLAN if e not in RL_THREADS]
 
 
 wildcard_constraints:
@@ -14,6 +18,8 @@ rule train:
     output:
         summary=f"{RESULTS}/runs/{{experiment}}/{{model}}/seed{{seed}}/summary.json",
         epochs=f"{RESULTS}/runs/{{experiment}}/{{model}}/seed{{seed}}/epochs.csv",
+    wildcard_constraints:
+        experiment=one_of(TRAIN_EXPERIMENTS),
     params:
         cli=ODEBENCH,
     log:

@@ -1,0 +1,242 @@
+"""ES RL report (ODEtoODE Fig. 2): learning curves per environment, final returns, and the
+paper's ordinal claims (Sec. 5.1.3) checked one by one against our runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+POLICY_LABELS = {"odetoode": "ODEtoODE", "deepnet": "DeepNet", "deepresnet": "DeepResNet",
+                 "baseode": "BaseODE", "nanode": "NANODE", "hypernet": "HyperNet"}
+RETURN_COLUMN = "eval_return"
+
+
+def env_of(setting: str) -> str:
+    """``env=HalfCheetah-v5`` -> ``HalfCheetah-v5`` (the sweep's folder setting)."""
+    name, _, value = str(setting).partition("=")
+    return value if name == "env" else str(setting)
+
+
+def _with_env(epochs: pd.DataFrame) -> pd.DataFrame:
+    return epochs.assign(env=epochs["setting"].map(env_of))
+
+
+def final_returns(epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per (env, policy, seed): initial, final and best evaluated return, steps, time."""
+    rows = []
+    frame = _with_env(epochs).sort_values("iteration")
+    for (env, policy, seed), run in frame.groupby(["env", "model", "seed"], sort=False):
+        evals = run[RETURN_COLUMN].dropna() if RETURN_COLUMN in run else pd.Series(dtype=float)
+        rows.append({"env": env, "policy": policy, "seed": seed,
+                     "iterations": int(run["iteration"].max()),
+                     "initial_return": float(evals.iloc[0]) if len(evals) else math.nan,
+                     "final_return": float(evals.iloc[-1]) if len(evals) else math.nan,
+                     "best_return": float(evals.max()) if len(evals) else math.nan,
+                     "env_steps": int(run["env_steps"].max()),
+                     "seconds_per_iteration": float(run["seconds"].mean())})
+    return pd.DataFrame(rows)
+
+
+def rl_table(epochs: pd.DataFrame, runs: pd.DataFrame,
+             model_order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Tidy: one row per (env, policy) with mean/std over seeds of the final, initial and best
+    return, the gain over the initial return, env steps and s/iteration, and parameters."""
+    per_seed = final_returns(epochs)
+    if per_seed.empty:
+        return pd.DataFrame(columns=["env", "policy", "runs"])
+    per_seed["gain"] = per_seed["final_return"] - per_seed["initial_return"]
+    params = {}
+    if not runs.empty and "n_params" in runs:
+        for _, r in runs.assign(env=runs["setting"].map(env_of)).iterrows():
+            params[(r["env"], r["model"])] = r["n_params"]
+    order = [p for p in (model_order or []) if p in set(per_seed["policy"])]
+    order += sorted(set(per_seed["policy"]) - set(order))
+    rows = []
+    for env in sorted(per_seed["env"].unique()):
+        for policy in order:
+            group = per_seed[(per_seed["env"] == env) & (per_seed["policy"] == policy)]
+            if group.empty:
+                continue
+            row = {"env": env, "policy": policy, "runs": len(group),
+                   "n_params": params.get((env, policy))}
+            for column in ("final_return", "initial_return", "best_return", "gain",
+                           "env_steps", "seconds_per_iteration"):
+                values = group[column].dropna()
+                row[f"{column}_mean"] = float(values.mean()) if len(values) else math.nan
+                row[f"{column}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def learned(row: pd.Series) -> bool:
+    """A policy learned on an env when its mean gain exceeds the seed spread of its final
+    return (and is positive); our operational reading of the paper's "not learning at all"."""
+    gain, spread = row["gain_mean"], row["final_return_std"]
+    return bool(gain > 0 and gain > spread)
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    check: Callable[[pd.DataFrame], tuple[str, str]]  # table -> (verdict, evidence)
+
+
+def _ranking(table: pd.DataFrame, env: str) -> list[str]:
+    group = table[table["env"] == env].sort_values("final_return_mean", ascending=False)
+    return list(group["policy"])
+
+
+def _envs_matching(table: pd.DataFrame, stems: Sequence[str]) -> list[str]:
+    return [e for e in sorted(table["env"].unique())
+            if any(e.split("/")[-1].split("-v")[0].lower() == s.lower() for s in stems)]
+
+
+def _solely_best(stems: Sequence[str]) -> Callable[[pd.DataFrame], tuple[str, str]]:
+    def check(table: pd.DataFrame) -> tuple[str, str]:
+        envs = _envs_matching(table, stems)
+        if not envs:
+            return "not checked", f"none of {', '.join(stems)} was run"
+        firsts = {env: (_ranking(table, env) or ["–"])[0] for env in envs}
+        verdict = "holds" if all(p == "odetoode" for p in firsts.values()) else "does not hold"
+        return verdict, "; ".join(f"{e}: best {POLICY_LABELS.get(p, p)}"
+                                  for e, p in firsts.items())
+    return check
+
+
+def _top_two_elsewhere(stems: Sequence[str]) -> Callable[[pd.DataFrame], tuple[str, str]]:
+    def check(table: pd.DataFrame) -> tuple[str, str]:
+        excluded = set(_envs_matching(table, stems))
+        envs = [e for e in sorted(table["env"].unique()) if e not in excluded]
+        if not envs:
+            return "not checked", "no other environment was run"
+        ranks = {env: _ranking(table, env).index("odetoode") + 1
+                 for env in envs if "odetoode" in _ranking(table, env)}
+        if not ranks:
+            return "not checked", "ODEtoODE was not run there"
+        verdict = "holds" if all(r <= 2 for r in ranks.values()) else "does not hold"
+        return verdict, "; ".join(f"{e}: ODEtoODE rank {r}" for e, r in ranks.items())
+    return check
+
+
+def _others_fail_somewhere(table: pd.DataFrame) -> tuple[str, str]:
+    envs = sorted(table["env"].unique())
+    if len(envs) < 2:
+        return "not checked", "needs more than one environment"
+    evidence, failing = [], []
+    for policy in sorted(set(table["policy"]) - {"odetoode"}):
+        failed = [r["env"] for _, r in table[table["policy"] == policy].iterrows()
+                  if not learned(r)]
+        evidence.append(f"{POLICY_LABELS.get(policy, policy)}: "
+                        f"{', '.join(failed) if failed else 'learned everywhere'}")
+        failing.append(bool(failed))
+    if not failing:
+        return "not checked", "no baseline was run"
+    return ("holds" if all(failing) else "does not hold"), "; ".join(evidence)
+
+
+def _odetoode_learns_everywhere(table: pd.DataFrame) -> tuple[str, str]:
+    rows = table[table["policy"] == "odetoode"]
+    if rows.empty:
+        return "not checked", "ODEtoODE was not run"
+    verdicts = {r["env"]: learned(r) for _, r in rows.iterrows()}
+    return ("holds" if all(verdicts.values()) else "does not hold"), "; ".join(
+        f"{e}: {'learned' if v else 'did not learn'}" for e, v in verdicts.items())
+
+
+# ODEtoODE Sec. 5.1.3 (paper-odetoode §3.2); "learned" is defined by :func:`learned`.
+CLAIMS: tuple[Claim, ...] = (
+    Claim("ODEtoODE is solely the best on Humanoid, HalfCheetah, Humanoid_Stand and Swimmer_15",
+          _solely_best(("Humanoid", "HalfCheetah", "humanoid-stand", "swimmer-swimmer15"))),
+    Claim("ODEtoODE is one of the two best policies on the remaining tasks",
+          _top_two_elsewhere(("Humanoid", "HalfCheetah", "humanoid-stand",
+                              "swimmer-swimmer15"))),
+    Claim("ODEtoODE is the only policy that learns good policies for Humanoid",
+          _solely_best(("Humanoid",))),
+    Claim("every other policy class fails on at least one task", _others_fail_somewhere),
+    Claim("ODEtoODE learns on every task run (ours: implied by the claims above)",
+          _odetoode_learns_everywhere),
+)
+
+
+def check_claims(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: holds / does not hold / not checked, with the evidence."""
+    rows = []
+    for claim in CLAIMS:
+        verdict, evidence = claim.check(table) if not table.empty else ("not checked",
+                                                                        "no runs")
+        rows.append({"claim": claim.text, "verdict": verdict, "evidence": evidence})
+    return pd.DataFrame(rows)
+
+
+def _cell(mean: float, std: float) -> str:
+    return "–" if pd.isna(mean) else f"{mean:.4g} ± {std:.3g}"
+
+
+def rl_markdown(table: pd.DataFrame, claims: pd.DataFrame, experiment: str) -> str:
+    lines = [f"# {experiment}: evolution strategies on MuJoCo", "",
+             "Return of the current parameters (mean ± std over seeds); gain = final − "
+             "initial return. A policy *learned* when its gain is positive and larger than "
+             "the seed spread of its final return.", "",
+             "| env | policy | runs | params | final return | initial return | best return "
+             "| gain | env steps | s / iteration |", "|" + "---|" * 10]
+    for _, r in table.iterrows():
+        params = "–" if pd.isna(r.get("n_params")) else str(int(r["n_params"]))
+        lines.append(
+            f"| {r['env']} | {POLICY_LABELS.get(r['policy'], r['policy'])} | {r['runs']} | "
+            f"{params} | {_cell(r['final_return_mean'], r['final_return_std'])} | "
+            f"{_cell(r['initial_return_mean'], r['initial_return_std'])} | "
+            f"{_cell(r['best_return_mean'], r['best_return_std'])} | "
+            f"{_cell(r['gain_mean'], r['gain_std'])} | {r['env_steps_mean']:.0f} | "
+            f"{r['seconds_per_iteration_mean']:.3g} |")
+    lines += ["", "## The paper's claims (ODEtoODE Sec. 5.1.3, Fig. 2)", "",
+              "| claim | verdict | evidence |", "|---|---|---|"]
+    for _, c in claims.iterrows():
+        lines.append(f"| {c['claim']} | {c['verdict']} | {c['evidence']} |")
+    return "\n".join(lines) + "\n"
+
+
+def rl_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
+              model_order: Sequence[str] | None = None) -> None:
+    """Fig. 2 form: one column per environment; return vs ES iteration (top) and vs
+    environment steps (bottom), mean ± std over seeds, one line per policy."""
+    import matplotlib.pyplot as plt
+
+    from odebench.report.figures import save_figure
+
+    frame = _with_env(epochs)
+    envs = sorted(frame["env"].unique())
+    policies = [p for p in (model_order or []) if p in set(frame["model"])]
+    policies += sorted(set(frame["model"]) - set(policies))
+    fig, axes = plt.subplots(2, max(1, len(envs)), figsize=(4.0 * max(1, len(envs)), 6.4),
+                             layout="constrained", squeeze=False)
+    colours = plt.get_cmap("tab10")
+    column = RETURN_COLUMN if RETURN_COLUMN in frame else "reward_mean"
+    for j, env in enumerate(envs):
+        for k, policy in enumerate(policies):
+            part = frame[(frame["env"] == env) & (frame["model"] == policy)].dropna(
+                subset=[column])
+            if part.empty:
+                continue
+            stats = part.groupby("iteration").agg(mean=(column, "mean"), std=(column, "std"),
+                                                  steps=("env_steps", "mean"))
+            std = stats["std"].fillna(0.0).to_numpy()
+            for row, x in enumerate((stats.index.to_numpy(), stats["steps"].to_numpy())):
+                ax = axes[row][j]
+                ax.plot(x, stats["mean"], color=colours(k % 10),
+                        label=POLICY_LABELS.get(policy, policy))
+                ax.fill_between(x, stats["mean"] - std, stats["mean"] + std,
+                                color=colours(k % 10), alpha=0.2)
+        axes[0][j].set_title(env)
+        axes[0][j].set_xlabel("ES iteration")
+        axes[1][j].set_xlabel("environment steps")
+        axes[0][j].set_ylabel("return")
+        axes[1][j].set_ylabel("return")
+    if envs:
+        axes[0][0].legend(fontsize="x-small")
+    fig.suptitle(title)
+    save_figure(fig, paths)
+
