@@ -8,12 +8,15 @@ of Eq. 6 fixed::
 
 Step i uses the already-updated W_i (an explicit loop; torchdiffeq's Euler would use W_{i-1}).
 The W-sequence depends on the parameters only, so :meth:`WeightFlow.weights` computes it once
-per call and every sample of a batch reuses it.
+per call and every sample of a batch reuses it. :func:`iso_weight_sequence` is the same
+recurrence as a batched function of (Q, N, W_0), for many parameter vectors at once (the ES
+policies of :mod:`odebench.rl`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -22,8 +25,10 @@ from odebench.models.fields import activation as make_activation
 from odebench.solvers.counting import add_forward_evaluations
 from odebench.solvers.lie import (
     W_FACTORS,
+    WFactor,
     bracket,
     check_orthogonal,
+    exp_factor,
     haar_orthogonal,
     skew,
     steps_for,
@@ -35,6 +40,39 @@ DEFAULT_ETA = 0.01  # eta = 0.01 for the supervised ODEtoODE runs (Sec. 5.2.2)
 DEFAULT_ACTIVATION = "abs"  # f = |x| (Sec. 5.1.1)
 GATE_INPUTS = ("time", "constant")
 W0_MODES = ("learned", "haar")
+
+Generator = Callable[[float, torch.Tensor], torch.Tensor]
+
+
+def iso_generator(q: torch.Tensor, n: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``b_iso(W) = [W^T Q W, N]`` (Sec. 3.1), batched over leading axes; skew-symmetric only
+    when Q and N are symmetric."""
+    return bracket(w.mT @ q @ w, n)
+
+
+def weight_sequence(generator: Generator, w0: torch.Tensor, steps: int, eta: float,
+                    factor: WFactor = exp_factor) -> torch.Tensor:
+    """``W_i = W_{i-1} factor(b(t_{i-1}, W_{i-1}), eta)``, i = 1..N (Eq. 6, ``G -> W`` fixed).
+
+    ``w0`` is ``[..., n, n]`` (a batch of initial matrices); returns ``W_1..W_N`` as
+    ``[..., N, n, n]``. With ``exp_factor`` each step is one batched matrix exponential.
+    """
+    w, sequence = w0, []
+    for i in range(steps):
+        w = w @ factor(generator(i * eta, w), eta)
+        sequence.append(w)
+    return torch.stack(sequence, dim=-3)
+
+
+def iso_weight_sequence(q: torch.Tensor, n: torch.Tensor, w0: torch.Tensor, steps: int,
+                        eta: float, factor: WFactor = exp_factor) -> torch.Tensor:
+    """The ISO-ODEtoODE W-sequence (Eq. 6) for a batch: ``q``, ``n``, ``w0`` ``[..., h, h]``
+    (broadcasting), result ``[..., N, h, h]``.
+
+    Computes literally what it is given: for non-symmetric Q, N (ambient ES perturbations,
+    Sec. 4.2) the generator is not skew and W leaves O(h); nothing is projected.
+    """
+    return weight_sequence(lambda _t, w: iso_generator(q, n, w), w0, steps, eta, factor)
 
 
 class WeightFlow(nn.Module):
@@ -129,7 +167,7 @@ class IsoGenerator(nn.Module):
 
     def forward(self, t: float | torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         q, n = self.symmetric_pair()
-        return bracket(w.mT @ q @ w, n)
+        return iso_generator(q, n, w)
 
 
 class GatedMatrices(nn.Module):
@@ -231,13 +269,13 @@ class ODEtoODEFlow(WeightFlow):
     def weights(self) -> torch.Tensor:
         factor, eta = W_FACTORS[self.w_step], self.eta
         w = self.initial_weight()
-        sequence = []
+        if isinstance(self.generator, IsoGenerator):  # Q, N symmetrised once, not per step
+            q, n = self.generator.symmetric_pair()
+            return iso_weight_sequence(q, n, w, self.steps, eta, factor)
         if self.generator.uses_w:
-            for i in range(self.steps):
-                w = w @ factor(self.generator(i * eta, w), eta)
-                sequence.append(w)
-        else:  # b(t) does not see W: all N factors in one batched call
-            for step_factor in factor(self.generator(self.step_times(), None), eta).unbind(0):
-                w = w @ step_factor
-                sequence.append(w)
+            return weight_sequence(self.generator, w, self.steps, eta, factor)
+        sequence = []  # b(t) does not see W: all N factors in one batched call
+        for step_factor in factor(self.generator(self.step_times(), None), eta).unbind(0):
+            w = w @ step_factor
+            sequence.append(w)
         return torch.stack(sequence)

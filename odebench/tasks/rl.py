@@ -106,8 +106,8 @@ def build_policy(cfg: dict[str, Any], policy: str, env: str):
                             hidden=hidden_size(cfg, env, "odetoode"))
     if policy == "odetoode":
         return reference
-    if policy != "hypernet" and "width" not in options:
-        options["width"] = match_width(policy, obs_dim, act_dim, reference.layout().size)
+    if policy != "hypernet" and "hidden" not in options:
+        options["hidden"] = match_width(policy, obs_dim, act_dim, reference.layout().size)
     return make_policy(policy, obs_dim, act_dim, **options)
 
 
@@ -175,15 +175,17 @@ def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
             result = backend.evaluate(candidates, seeds, norm)
             if obs_stats is not None:
                 obs_stats.update(result)
-            if not np.isfinite(result.returns).all():
-                status = STATUS_DIVERGED
-            theta = es.tell(theta, eps, result.returns)
             env_steps += int(np.sum(result.steps))
+            if not np.isfinite(result.returns).all():  # never let a NaN into the parameters
+                status = STATUS_DIVERGED
+            else:
+                theta = es.tell(theta, eps, result.returns)
             row = {"epoch": iteration, "iteration": iteration, "env_steps": env_steps,
                    "reward_mean": float(np.mean(result.returns)),
                    "reward_max": float(np.max(result.returns)),
                    "reward_min": float(np.min(result.returns))}
-            if iteration % cfg["eval_every"] == 0 or iteration == cfg["iterations"]:
+            evaluate_now = iteration % cfg["eval_every"] == 0 or iteration == cfg["iterations"]
+            if evaluate_now and status == STATUS_COMPLETED:
                 evaluation = backend.evaluate(
                     np.repeat(theta[None], cfg["eval_episodes"], axis=0),
                     rng.integers(0, 2**31 - 1, size=cfg["eval_episodes"]), norm)
