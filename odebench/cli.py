@@ -83,6 +83,15 @@ def _plan(args: argparse.Namespace) -> None:
               f"{seeds_of(resolved['seeds'])}{sweep}")
 
 
+def _rl_params(args: argparse.Namespace) -> None:
+    """ES RL policies' widths and parameter counts per environment (matched to ODEtoODE)."""
+    from odebench.rl.envs import env_dims
+    from odebench.rl.matching import PAPER_ENV_DIMS, parameter_table
+
+    envs = ({env: env_dims(env) for env in args.env} if args.env else PAPER_ENV_DIMS)
+    print(parameter_table(envs).to_string(index=False))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="odebench", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -117,6 +126,11 @@ def parser() -> argparse.ArgumentParser:
     command("report", "aggregate + tables + figures from existing run records, no training",
             _report_step("build_experiment_report"))
     command("plan", "print the experiments, models and seeds of a config", _plan)
+    params = sub.add_parser("rl-params", help="ES RL policies: width and parameter count per "
+                            "environment, baselines matched to ODEtoODE (not smaller)")
+    params.add_argument("--env", action="append",
+                        help="environment id (repeatable); default: the paper's Gym tasks")
+    params.set_defaults(handler=_rl_params)
     return top
 
 

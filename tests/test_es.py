@@ -337,7 +337,7 @@ def test_paper_defaults():
     assert (config.sigma, config.step, config.perturbations) == (0.1, 0.01, 200)
     assert not config.antithetic and not config.rank_shaping and config.baseline == "none"
     assert (config.perturbation, config.update, config.schedule, config.wide_stiefel) == (
-        "ambient", "riemannian", "constant", "transpose")
+        "projected", "riemannian", "constant", "transpose")
     assert config.evaluations == 200 and ESConfig(antithetic=True).evaluations == 400
 
 

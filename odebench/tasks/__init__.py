@@ -14,6 +14,7 @@ from odebench.tasks import (
     mnistc,
     odetoode_theory,
     pointcloud,
+    rl,
     sequences,
     silverbox_init,
 )
@@ -28,6 +29,7 @@ TASKS: dict[str, Any] = {
     "walker2d": DatasetTask("walker2d", sequences),
     odetoode_theory.NAME: odetoode_theory,
     mnistc.NAME: mnistc,
+    rl.NAME: rl,
 }
 
 __all__ = ["TASKS"]

@@ -49,6 +49,10 @@ EXPERIMENTS: dict[str, Experiment] = {
     "odetoode_theory": Experiment("odetoode_theory", "odetoode2020"),
     "mnistc": Experiment("mnistc", "table1"),         # ODEtoODE Table 1 (w 128, no dropout)
     "mnistc_table2": Experiment("mnistc", "table2"),  # ODEtoODE Table 2 (w 256, dropout 0.1)
+    # ODEtoODE Sec. 5.1 / Fig. 2 (issue #8): ES RL, six policy classes per environment. The
+    # Gym tasks named in the paper; its DeepMind Control tasks need dm-control (see README).
+    "rl": Experiment("rl", "odetoode2020", sweep={"env": [
+        "Swimmer-v5", "HalfCheetah-v5", "Humanoid-v5", "Hopper-v5", "Walker2d-v5"]}),
 }
 
 

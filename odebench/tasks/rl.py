@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "antithetic": False,       # paper: plain MC estimator (no antithetic pairs)
     "rank_shaping": False,     # paper: no fitness shaping stated
     "baseline": "none",        # paper: no baseline subtraction stated
-    "perturbation": "ambient",  # the theory's literal θ + σε (paper: unspecified)
+    "perturbation": "projected",  # paper: unspecified; ambient = the theory's θ + σε (es.py)
     "update": "riemannian",    # ODEtoODE Eq. 8-9: Riemannian ES updates
     "schedule": "constant",    # experiments: constant step (Theorem 1: srgd)
     "wide_stiefel": "transpose",  # ours: the literal rule never moves a wide Ω's row space
@@ -111,17 +111,6 @@ def build_policy(cfg: dict[str, Any], policy: str, env: str):
     return make_policy(policy, obs_dim, act_dim, **options)
 
 
-def make_backend(cfg: dict[str, Any], policy: Any, env: str):
-    from odebench.rl.backends import PoolBackend, RayBackend, SerialBackend
-
-    common = {"policy": policy, "env_id": env, "horizon": cfg["horizon"]}
-    if cfg["backend"] == "serial":
-        return SerialBackend(**common)
-    if cfg["backend"] == "ray":
-        return RayBackend(address=cfg["ray_address"], workers=cfg["workers"], **common)
-    return PoolBackend(workers=cfg["workers"], **common)
-
-
 def _save(record: RunRecord, state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -137,7 +126,17 @@ def _load(record: RunRecord) -> dict[str, Any] | None:
 
 def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
         context: RunContext) -> tuple[TrainOutcome, dict[str, Any]]:
-    """ES iterations with checkpoints; rows per iteration."""
+    """ES iterations with checkpoints; rows per iteration (one BLAS thread in this process:
+    the ES update's small matrix exponentials only slow down when spread over cores)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _run(cfg, model_name, seed, record, context)
+
+
+def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
+         context: RunContext) -> tuple[TrainOutcome, dict[str, Any]]:
+    from odebench.rl.backends import make_backend
     from odebench.rl.envs import env_versions
     from odebench.rl.es import ES, ESConfig, constraint_residuals
 
@@ -164,7 +163,8 @@ def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
         if obs_stats is not None:
             obs_stats.load(resumed["obs_stats"])
         context.log(f"resuming from {record.checkpoint_path} after iteration {start}")
-    backend = make_backend(cfg, policy, env)
+    backend = make_backend(cfg["backend"], policy, env, cfg["horizon"],
+                           workers=cfg["workers"], address=cfg["ray_address"])
     tag = f"[{record.experiment}/{model_name}@{env}/seed{seed}]"
     try:
         for iteration in range(start + 1, cfg["iterations"] + 1):
