@@ -103,10 +103,55 @@ def test_unknown_env_lists_installed_ids():
         assert env_id in message
 
 
-@pytest.mark.skipif(dm_control_available(), reason="dm_control is installed")
-def test_dm_control_ids_name_the_missing_package():
+def test_dm_control_ids_name_the_missing_package(monkeypatch):
+    monkeypatch.setattr("odebench.rl.envs.dm_control_available", lambda: False)
     with pytest.raises(MissingEnvPackageError, match="pip install dm-control"):
         make_env("dm_control/humanoid-stand")
+
+
+needs_dm_control = pytest.mark.skipif(not dm_control_available(),
+                                      reason="dm_control is not installed")
+
+
+@needs_dm_control
+def test_dm_control_paper_tasks_dims_versions_and_bad_ids():
+    assert env_dims("dm_control/swimmer-swimmer15") == (61, 14)
+    assert env_dims("dm_control/humanoid-stand") == (67, 21)
+    assert env_versions()["dm_control"].startswith("1.")
+    for bad in ("dm_control/humanoid-fly", "dm_control/humanoid", "dm_control/robot-stand"):
+        with pytest.raises(UnknownEnvError, match="dm_control/humanoid-stand") as error:
+            make_env(bad)
+        assert repr(bad) in str(error.value)
+
+
+@needs_dm_control
+def test_dm_control_rollouts_are_seeded_batched_and_bounded_by_the_horizon():
+    env_id = "dm_control/swimmer-swimmer15"
+    policy = linear(env_id)
+    flat = random_params(policy, 3, seed=4)
+    batch = rollout_batch(policy, flat, env_id, 12, [5, 6, 7], envs=EnvCache())
+    again = rollout_batch(policy, flat, env_id, 12, [5, 6, 7], envs=EnvCache())
+    singles = [rollout_batch(policy, flat[i:i + 1], env_id, 12, [5 + i], envs=EnvCache())
+               for i in range(3)]
+    assert np.array_equal(batch.returns, again.returns)
+    assert np.array_equal(batch.returns, np.concatenate([s.returns for s in singles]))
+    assert np.array_equal(batch.steps, [12] * 3)
+    other_seed = rollout_batch(policy, flat[:1], env_id, 12, [99], envs=EnvCache())
+    assert other_seed.returns[0] != batch.returns[0]   # the seed sets the initial state
+    env = make_env(env_id, horizon=4)
+    env.reset(seed=0)
+    ends = [env.step(np.zeros(14))[3] for _ in range(4)]
+    assert ends == [False] * 3 + [True]
+
+
+def test_known_mujoco_deprecation_is_silenced_and_other_warnings_are_not(capfd):
+    from odebench.rl.envs import _mujoco_warning
+
+    make_env("HalfCheetah-v5").close()
+    _mujoco_warning("Nan, Inf or huge value in QACC at DOF 0")
+    err = capfd.readouterr().err
+    assert "settotalmass" not in err
+    assert "WARNING: Nan, Inf or huge value in QACC" in err
 
 
 def test_env_dims_and_versions():

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from odebench.records import read_epochs, read_summaries
+from odebench.report.rl import rl_table
+from odebench.rl.envs import dm_control_available
 from odebench.tasks.run import experiment_jobs, experiment_task, run_one
 
 TINY = {"seeds": 1, "iterations": 3, "perturbations": 4, "horizon": 20, "backend": "serial",
@@ -39,6 +42,20 @@ def test_iterations_write_rows_with_returns_steps_and_residuals(tmp_path, policy
     if policy == "odetoode":
         residuals = [c for c in epochs if c.startswith("residual_")]
         assert residuals and (epochs[residuals] < 1e-10).all().all()
+
+
+@pytest.mark.skipif(not dm_control_available(), reason="dm_control is not installed")
+def test_a_deepmind_control_task_runs_and_records_its_versions(tmp_path):
+    env = "dm_control/swimmer-swimmer15"
+    config = _config(tmp_path, models=["odetoode"], iterations=1, sweep={"env": [env]})
+    [job] = experiment_jobs(config, "rl")
+    assert job.key == "odetoode@env=dm_control.swimmer-swimmer15"   # one folder per run
+    summary = run_one(config, "rl", job.key, 0, log=lambda _: None)
+    assert summary["status"] == "completed" and summary["env"] == env
+    assert summary["env_versions"]["dm_control"].startswith("1.")
+    epochs = read_epochs(tmp_path, "rl")
+    assert epochs["env_steps"].iloc[-1] == 4 * 20
+    assert list(rl_table(epochs, read_summaries(tmp_path, "rl"))["env"]) == [env]
 
 
 def test_baselines_are_not_smaller_than_odetoode(tmp_path):

@@ -16,9 +16,10 @@ RETURN_COLUMN = "eval_return"
 
 
 def env_of(setting: str) -> str:
-    """``env=HalfCheetah-v5`` -> ``HalfCheetah-v5`` (the sweep's folder setting)."""
+    """``env=HalfCheetah-v5`` -> ``HalfCheetah-v5``, ``env=dm_control.humanoid-stand`` ->
+    ``dm_control/humanoid-stand`` (the sweep's folder setting; environment ids hold no dots)."""
     name, _, value = str(setting).partition("=")
-    return value if name == "env" else str(setting)
+    return value.replace(".", "/") if name == "env" else str(setting)
 
 
 def _with_env(epochs: pd.DataFrame) -> pd.DataFrame:

@@ -2,11 +2,13 @@
 
 Observations are the task's observation dict flattened in its key order; an episode ends when
 dm_control marks the last step (discount 0: terminated, else truncated by the time limit) or
-after ``horizon`` steps.
+after ``horizon`` steps. Nothing is rendered: ``MUJOCO_GL`` defaults to ``disable`` here, so
+importing dm_control on a machine without a display does not probe GLFW/EGL.
 """
 
 from __future__ import annotations
 
+import os
 from math import prod
 from typing import Any
 
@@ -14,13 +16,27 @@ import gymnasium
 import numpy as np
 
 
+def _suite():
+    os.environ.setdefault("MUJOCO_GL", "disable")
+    from dm_control import suite
+
+    return suite
+
+
+def dmc_task_ids() -> list[str]:
+    """Every Control Suite task as ``dm_control/<domain>-<task>``."""
+    return sorted(f"dm_control/{domain}-{task}" for domain, task in _suite().ALL_TASKS)
+
+
+def has_task(domain: str, task: str) -> bool:
+    return (domain, task) in _suite().ALL_TASKS
+
+
 class DmControlEnv(gymnasium.Env):
     """``dm_control.suite.load(domain, task)`` behind the gymnasium reset/step API."""
 
     def __init__(self, domain: str, task: str, horizon: int | None = None):
-        from dm_control import suite
-
-        self._env = suite.load(domain, task)
+        self._env = _suite().load(domain, task)
         self._horizon = horizon
         self._steps = 0
         obs_dim = sum(prod(spec.shape) for spec in self._env.observation_spec().values())

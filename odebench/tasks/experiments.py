@@ -50,15 +50,18 @@ EXPERIMENTS: dict[str, Experiment] = {
     "mnistc": Experiment("mnistc", "table1"),         # ODEtoODE Table 1 (w 128, no dropout)
     "mnistc_table2": Experiment("mnistc", "table2"),  # ODEtoODE Table 2 (w 256, dropout 0.1)
     # ODEtoODE Sec. 5.1 / Fig. 2 (issue #8): ES RL, six policy classes per environment. The
-    # Gym tasks named in the paper; its DeepMind Control tasks need dm-control (see README).
+    # Gym and DeepMind Control tasks named in the paper (its other two DMC panels are not named
+    # in the text) plus Hopper and Walker2d.
     "rl": Experiment("rl", "odetoode2020", sweep={"env": [
-        "Swimmer-v5", "HalfCheetah-v5", "Humanoid-v5", "Hopper-v5", "Walker2d-v5"]}),
+        "Swimmer-v5", "HalfCheetah-v5", "Humanoid-v5", "Hopper-v5", "Walker2d-v5",
+        "dm_control/humanoid-stand", "dm_control/swimmer-swimmer15"]}),
 }
 
 
 def format_value(value: Any) -> str:
-    """A sweep value as it appears in a folder name (``1e-05``, ``0.1``, ``3``)."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A sweep value as it appears in a folder name (``1e-05``, ``0.1``, ``3``); a ``/`` (as in
+    ``dm_control/humanoid-stand``) becomes ``.`` so that one run stays one folder."""
+    return f"{value:g}" if isinstance(value, float) else str(value).replace("/", ".")
 
 
 def model_key(model: str, setting: str | None = None, value: Any = None) -> str:
