@@ -33,6 +33,7 @@ from odebench.report.odetoode import (
 )
 from odebench.report.reference import REFERENCES
 from odebench.report.rl import check_claims, rl_figure, rl_markdown, rl_table
+from odebench.report.structure import structure_figure, structure_markdown, structure_table
 from odebench.report.tables import TASK_KIND, model_table, to_markdown, with_setting
 
 
@@ -98,6 +99,9 @@ def build_table(results_dir: str | Path, experiment: str,
     elif kind == "rl":  # final returns per (env, policy), then the paper's claims
         table = rl_table(epochs, runs, model_order)
         text = rl_markdown(table, check_claims(table), experiment)
+    elif kind == "structure":  # property x model (review Sec. 4)
+        table = structure_table(epochs, model_order)
+        text = structure_markdown(table, experiment, _labels(runs))
     elif kind == "theory":  # ratios per (model, phase, T, N), then the W-flow integrators
         ratios, integrators = theory_table(epochs), integrator_table(epochs)
         table = pd.concat([ratios.assign(section="ratios"),
@@ -110,6 +114,14 @@ def build_table(results_dir: str | Path, experiment: str,
     _write_csv(table, outputs["csv"])
     atomic_write_text(outputs["md"], text)
     return outputs
+
+
+def _labels(runs: pd.DataFrame) -> dict[str, str]:
+    """Model name -> label from the runs' summaries (the registry's label where recorded)."""
+    if runs.empty or "label" not in runs:
+        return {}
+    return {str(m): str(lab) for m, lab in zip(runs["model"], runs["label"], strict=True)
+            if isinstance(lab, str)}
 
 
 def _setup_of(runs: pd.DataFrame) -> str:
@@ -152,6 +164,9 @@ def _main_figure(epochs: pd.DataFrame, kind: str | None, title: str,
         return lambda paths: mnistc_figure(table, paths, title=title)
     if kind == "rl":
         return lambda paths: rl_figure(epochs, paths, title=title, model_order=model_order)
+    if kind == "structure":
+        return lambda paths: structure_figure(epochs, paths, title=title,
+                                              model_order=model_order)
     if kind == "theory":
         return lambda paths: theory_figure(epochs, paths, title=title, model_order=model_order)
     if kind == "silverbox":

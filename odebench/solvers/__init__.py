@@ -29,11 +29,23 @@ from odebench.solvers.solve import (
     solve,
     solve_with,
 )
+from odebench.solvers.symplectic import (
+    INNER_SCHEMES,
+    SYMPLECTIC_METHODS,
+    conformal_symplectic,
+    conformal_symplecticity_defect,
+    energy_drift,
+    stormer_verlet,
+    symplectic_euler,
+    symplecticity_defect,
+)
 
 __all__ = [
-    "FIXED_STEP_METHODS", "METHODS", "NFECounts", "NFEMeter", "Solution", "SolverConfigError",
-    "SolverSpec", "W_FACTORS", "W_STEPS", "bracket", "cayley_factor", "cayley_step",
-    "check_orthogonal", "count_nfe", "euler_factor", "euler_step", "exp_factor", "exp_step",
-    "haar_orthogonal", "orthogonality_defect", "skew", "solve", "solve_with", "stiefel",
-    "steps_for", "sym",
+    "FIXED_STEP_METHODS", "INNER_SCHEMES", "METHODS", "NFECounts", "NFEMeter",
+    "SYMPLECTIC_METHODS", "Solution", "SolverConfigError", "SolverSpec", "W_FACTORS", "W_STEPS",
+    "bracket", "cayley_factor", "cayley_step", "check_orthogonal", "conformal_symplectic",
+    "conformal_symplecticity_defect", "count_nfe", "energy_drift", "euler_factor", "euler_step",
+    "exp_factor", "exp_step", "haar_orthogonal", "orthogonality_defect", "skew", "solve",
+    "solve_with", "stiefel", "steps_for", "stormer_verlet", "sym", "symplectic_euler",
+    "symplecticity_defect",
 ]

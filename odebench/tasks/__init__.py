@@ -17,6 +17,7 @@ from odebench.tasks import (
     rl,
     sequences,
     silverbox_init,
+    structure,
 )
 from odebench.tasks.dataset_task import DatasetTask
 
@@ -30,6 +31,7 @@ TASKS: dict[str, Any] = {
     odetoode_theory.NAME: odetoode_theory,
     mnistc.NAME: mnistc,
     rl.NAME: rl,
+    structure.NAME: structure,
 }
 
 __all__ = ["TASKS"]

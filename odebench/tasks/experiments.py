@@ -55,6 +55,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "rl": Experiment("rl", "odetoode2020", sweep={"env": [
         "Swimmer-v5", "HalfCheetah-v5", "Humanoid-v5", "Hopper-v5", "Walker2d-v5",
         "dm_control/humanoid-stand", "dm_control/swimmer-swimmer15"]}),
+    # Review "Structure Preserving Deep Learning" Sec. 4 (issue #9): property x model.
+    "structure": Experiment("structure", "celledoni2021"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Structure-preserving properties measured on every model, and optimisation-as-ODE figures."""
