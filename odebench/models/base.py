@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
 from odebench.solvers import FIXED_STEP_METHODS, NFECounts, SolverSpec, solve_with
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a task's builder asks a self-built family for (``ModelFamily.builds_field``).
+
+    ``kind``: ``mlp`` (vector states ``[batch, n]``), ``conv`` (image states
+    ``[batch, n, H, W]``) or ``linear`` (Silverbox: one linear layer on [h, V1(t)]);
+    ``n``: state size per block; ``h``: hidden width (None on Silverbox);
+    ``time_dependent``: whether the task's paper fields see t.
+    """
+
+    task: str
+    kind: str
+    n: int
+    h: int | None
+    time_dependent: bool = False
+
+
+class UnsupportedFieldError(ValueError):
+    """A self-built family that cannot be built for a task's kind of field."""
 
 
 class Dynamics(nn.Module):

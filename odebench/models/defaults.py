@@ -192,10 +192,19 @@ def model_options(setup: str, task: str, model: str, **overrides: Any) -> dict[s
     t_span, sigma, sigma_on_f (GHBNODE and NesterovNODE, else None), xi (fixed value or
     initial value), xi_learnable, r (None for non-Nesterov models), sigma_k_in_field
     (GNesterovNODE only), sigma_on_k (NesterovNODE only; GNesterovNODE always gates f and k).
+    A family without a row in the task's table but with a ``size_knob`` is sized to the
+    NODE model's parameter count (:mod:`odebench.models.sizing`) and also records
+    ``size_knob``, ``sized_from`` ("node") and ``budget``.
     ``overrides`` (any of :data:`OPTION_NAMES`; None = default) must apply to the model.
     """
     widths = task_widths(setup, task)
-    family = model_family(model, allowed=list(widths), where=f"{setup}/{task}")
+    sizing: dict[str, Any] = {}
+    if model not in widths and model in MODELS and MODELS[model].size_knob is not None:
+        from odebench.models.sizing import sized_widths  # sizing builds models: lazy import
+        family = MODELS[model]
+        sizing = sized_widths(setup, task, model)
+    else:
+        family = model_family(model, allowed=list(widths), where=f"{setup}/{task}")
     given = _check_overrides(family, overrides)
     variant = check_variant(given.pop("variant", "paper"))
     paper, code = GATES.get((setup, task, model), (Gate(), Gate()))
@@ -214,11 +223,31 @@ def model_options(setup: str, task: str, model: str, **overrides: Any) -> dict[s
     }
     options.update(given)
     _check_values(options)
-    n, h = widths[model]
+    n, h = (sizing["n"], sizing["h"]) if sizing else widths[model]
     t0, t_end = T_SPANS[setup]
+    sized = {k: sizing[k] for k in ("size_knob", "sized_from", "budget")} if sizing else {}
     return {"setup": setup, "task": task, "model": model, "label": family.label,
             "n": n, "h": h, "p": n - INPUT_CHANNELS[task],
-            "t_span": (t0, SILVERBOX_END if task == "silverbox" else t_end), **options}
+            "t_span": (t0, SILVERBOX_END if task == "silverbox" else t_end), **options,
+            **sized}
+
+
+def sized_models(setup: str, task: str) -> list[str]:
+    """Registered families with no row in the ``setup``'s ``task`` table that can be sized
+    there (to the NODE budget); a config may list them under ``models:``. Unlike
+    :func:`task_models` (the paper's models, the default of every experiment)."""
+    from odebench.models.sizing import SizingError, sized_widths
+
+    widths, found = task_widths(setup, task), []
+    for name, family in MODELS.items():
+        if name in widths or family.size_knob is None:
+            continue
+        try:
+            sized_widths(setup, task, name)
+        except SizingError:
+            continue
+        found.append(name)
+    return found
 
 
 def dynamics_kwargs(options: dict[str, Any]) -> dict[str, Any]:

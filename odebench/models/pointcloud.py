@@ -7,7 +7,13 @@ from typing import Any
 
 from torch import nn
 
-from odebench.models.base import ContinuousDepthModel, LearnedVelocity, ZeroAugment
+from odebench.models.base import (
+    ContinuousDepthModel,
+    FieldSpec,
+    LearnedVelocity,
+    ZeroAugment,
+    count_parameters,
+)
 from odebench.models.defaults import (
     T_SPANS,
     WIDTHS,
@@ -17,11 +23,12 @@ from odebench.models.defaults import (
     task_models,
 )
 from odebench.models.fields import MLPField, velocity_mlp
-from odebench.models.registry import MODELS
+from odebench.models.registry import MODELS, ModelFamily
 from odebench.solvers import SolverSpec
 
 __all__ = ["HEADS", "INPUT_DIM", "SETUPS", "PointCloudSetup", "UnknownSetupError",
-           "build_pointcloud_model", "pointcloud_models", "pointcloud_setup"]
+           "build_pointcloud_model", "pointcloud_models", "pointcloud_parameter_count",
+           "pointcloud_setup"]
 
 
 @dataclass(frozen=True)
@@ -71,20 +78,34 @@ def build_pointcloud_model(setup: str, model: str, solver: SolverSpec, head: str
     GHBNODE / GNesterovNODE sigma and xi per setup (paper value by default,
     ``variant="official_code"`` for the code's; see ``defaults.GATES``).
     """
-    arch = pointcloud_setup(setup)
+    pointcloud_setup(setup)
     resolved = model_options(setup, "pointcloud", model, **options)
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
-    family = MODELS[model]
-    n, hidden = resolved["n"], resolved["h"]
-    # Field: input_{n*} -> fc_h -> ELU -> fc_h -> ELU -> fc_n (App. E.2 / D.2)
-    field = MLPField(family.field_input(n), hidden, n, act="elu",
-                     time_dependent=arch.time_dependent_field)
+    return _assemble(setup, MODELS[model], resolved["n"], resolved["h"],
+                     dynamics_kwargs(resolved), solver, head)
+
+
+def _assemble(setup: str, family: ModelFamily, n: int, hidden: int | None,
+              kwargs: dict[str, Any], solver: SolverSpec, head: str) -> ContinuousDepthModel:
+    arch = pointcloud_setup(setup)
+    if family.builds_field:
+        dynamics = family.make_dynamics(FieldSpec("pointcloud", "mlp", n, hidden,
+                                                  arch.time_dependent_field))
+    else:
+        # Field: input_{n*} -> fc_h -> ELU -> fc_h -> ELU -> fc_n (App. E.2 / D.2)
+        field = MLPField(family.field_input(n), hidden, n, act="elu",
+                         time_dependent=arch.time_dependent_field)
+        dynamics = family.make_dynamics(field, **kwargs)
     if family.learned_initial_velocity:
         net = velocity_mlp(INPUT_DIM, hidden, family.order * n - INPUT_DIM)
         initial: nn.Module = LearnedVelocity(net, n, family.order)
     else:
         initial = ZeroAugment(n)
-    return ContinuousDepthModel(initial, family.make_dynamics(field, **dynamics_kwargs(resolved)),
-                                nn.Sequential(nn.Linear(n, 1), HEADS[head]()),
+    return ContinuousDepthModel(initial, dynamics, nn.Sequential(nn.Linear(n, 1), HEADS[head]()),
                                 solver=solver, t_span=arch.t_span)
+
+
+def pointcloud_parameter_count(setup: str, model: str, n: int, h: int | None) -> int:
+    """Parameters of ``model`` with widths (n, h) on the point cloud (default options)."""
+    return count_parameters(_assemble(setup, MODELS[model], n, h, {}, SolverSpec(), "tanh"))

@@ -11,6 +11,14 @@ from odebench.models.hbnode import HBNODEDynamics
 from odebench.models.nesterov import NesterovNODEDynamics
 from odebench.models.node import NODEDynamics
 from odebench.models.sonode import SONODEDynamics
+from odebench.models.structured import (
+    make_antisymnode,
+    make_couplingnode,
+    make_gradnode,
+    make_hamhbnode,
+    make_hamnode,
+    make_iresnode,
+)
 
 GATE_OPTIONS = ("sigma", "xi", "xi_learnable")
 
@@ -22,6 +30,14 @@ class ModelFamily:
     ``order`` is the number of state blocks (1: [h], 2: [h, m]); ``field_input`` maps the
     state size n to the field's input size n* (SONODE: 2n); ``options`` are the keyword
     arguments ``make_dynamics(field, **options)`` takes (see ``defaults.model_options``).
+
+    A family that builds its own field (``builds_field``) has ``make_dynamics(spec)`` take a
+    :class:`~odebench.models.base.FieldSpec` (task, kind, n, h) instead, for the field
+    ``kinds`` it can be built for (``mlp``: point cloud, ``conv``: images, ``linear``:
+    Silverbox). ``size_knob`` (``"n"`` or ``"h"``) is the width searched, on a task whose
+    paper table has no row for the family, for the largest value whose model has no more
+    parameters than that table's NODE model (``odebench.models.sizing``); None: the family
+    runs only where a paper table gives its widths.
     """
 
     name: str
@@ -30,6 +46,9 @@ class ModelFamily:
     order: int
     field_input: Callable[[int], int] = lambda n: n
     options: tuple[str, ...] = ()
+    size_knob: str | None = None
+    builds_field: bool = False
+    kinds: tuple[str, ...] = ("mlp", "conv", "linear")
 
     @property
     def learned_initial_velocity(self) -> bool:
@@ -51,6 +70,20 @@ MODELS: dict[str, ModelFamily] = {
     "gnesterovnode": ModelFamily("gnesterovnode", "GNesterovNODE", NesterovNODEDynamics,
                                  order=2,
                                  options=("r", "variant", *GATE_OPTIONS, "sigma_k_in_field")),
+    # Structure-preserving families (review "Structure Preserving Deep Learning", Celledoni
+    # et al. 2021; odebench.models.structured), sized to each task's NODE parameter budget.
+    "antisymnode": ModelFamily("antisymnode", "AntisymNODE", make_antisymnode, order=1,
+                               size_knob="n", builds_field=True, kinds=("mlp", "conv")),
+    "gradnode": ModelFamily("gradnode", "GradientNODE", make_gradnode, order=1,
+                            size_knob="h", builds_field=True, kinds=("mlp", "conv")),
+    "hamnode": ModelFamily("hamnode", "HamiltonianNODE", make_hamnode, order=2,
+                           size_knob="h", builds_field=True, kinds=("mlp", "conv")),
+    "hamhbnode": ModelFamily("hamhbnode", "HamiltonianHBNODE", make_hamhbnode, order=2,
+                             size_knob="h", builds_field=True, kinds=("mlp", "conv")),
+    "couplingnode": ModelFamily("couplingnode", "CouplingNODE", make_couplingnode, order=2,
+                                size_knob="h", builds_field=True, kinds=("mlp", "conv")),
+    "iresnode": ModelFamily("iresnode", "iResNODE", make_iresnode, order=1,
+                            size_knob="h", builds_field=True, kinds=("mlp",)),
 }
 
 

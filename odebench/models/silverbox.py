@@ -15,10 +15,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from odebench.models.base import ContinuousDepthModel, LearnedVelocity, ZeroAugment
+from odebench.models.base import (
+    ContinuousDepthModel,
+    FieldSpec,
+    LearnedVelocity,
+    ZeroAugment,
+    count_parameters,
+)
 from odebench.models.defaults import INPUT_CHANNELS, dynamics_kwargs, model_options
 from odebench.models.fields import ConstantVelocity, SignalLinearField
-from odebench.models.registry import MODELS
+from odebench.models.registry import MODELS, ModelFamily
 from odebench.solvers import SolverSpec
 
 Signal = Callable[[torch.Tensor], torch.Tensor]
@@ -51,17 +57,32 @@ def build_silverbox_model(setup: str, model: str, solver: SolverSpec, v1: Signal
     ``options`` as in :func:`odebench.models.defaults.model_options`.
     """
     resolved = model_options(setup, "silverbox", model, **options)
-    family = MODELS[model]
-    n, c = resolved["n"], INPUT_CHANNELS["silverbox"]
-    field = SignalLinearField(family.field_input(n), n, v1)
+    return _assemble(MODELS[model], resolved["n"], resolved["h"], dynamics_kwargs(resolved),
+                     solver, v1, resolved["t_span"])
+
+
+def _assemble(family: ModelFamily, n: int, hidden: int | None, kwargs: dict[str, Any],
+              solver: SolverSpec, v1: Signal, t_span: tuple[float, float]) -> SilverboxModel:
+    c = INPUT_CHANNELS["silverbox"]
+    if family.builds_field:
+        dynamics = family.make_dynamics(FieldSpec("silverbox", "linear", n, hidden))
+    else:
+        field = SignalLinearField(family.field_input(n), n, v1)
+        dynamics = family.make_dynamics(field, **kwargs)
     if family.learned_initial_velocity:
         # bias-free Linear(1 -> order*n - c) on ones: a learned constant (official code)
         initial: nn.Module = LearnedVelocity(ConstantVelocity(c, family.order * n - c), n,
                                              family.order)
     else:
         initial = ZeroAugment(n)  # ANODE: one zero dimension (HBNODE Sec. 3)
-    t0, t_end = resolved["t_span"]
+    t0, t_end = t_span
     times = torch.arange(t0, t_end + 1.0)
-    return SilverboxModel(initial, family.make_dynamics(field, **dynamics_kwargs(resolved)),
-                          nn.Identity(), solver=solver, t_span=(t0, t_end),
+    return SilverboxModel(initial, dynamics, nn.Identity(), solver=solver, t_span=(t0, t_end),
                           evaluation_times=times)
+
+
+def silverbox_parameter_count(setup: str, model: str, n: int, h: int | None) -> int:
+    """Parameters of ``model`` with widths (n, h) in the Silverbox init test."""
+    model_ = _assemble(MODELS[model], n, h, {}, SolverSpec(), lambda t: torch.zeros(1, 1),
+                       (0.0, 1.0))
+    return count_parameters(model_)

@@ -31,6 +31,7 @@ from odebench.report.odetoode import (
     theory_markdown,
     theory_table,
 )
+from odebench.report.optim_flows import optim_markdown, optim_summary, plot_optim_figure
 from odebench.report.reference import REFERENCES
 from odebench.report.rl import check_claims, rl_figure, rl_markdown, rl_table
 from odebench.report.structure import structure_figure, structure_markdown, structure_table
@@ -99,6 +100,9 @@ def build_table(results_dir: str | Path, experiment: str,
     elif kind == "rl":  # final returns per (env, policy), then the paper's claims
         table = rl_table(epochs, runs, model_order)
         text = rl_markdown(table, check_claims(table), experiment)
+    elif kind == "optim":  # final losses per (figure, problem, method)
+        table = optim_summary(epochs.sort_values(["model", "epoch"]))
+        text = optim_markdown(table, experiment)
     elif kind == "structure":  # property x model (review Sec. 4)
         table = structure_table(epochs, model_order)
         text = structure_markdown(table, experiment, _labels(runs))
@@ -164,6 +168,9 @@ def _main_figure(epochs: pd.DataFrame, kind: str | None, title: str,
         return lambda paths: mnistc_figure(table, paths, title=title)
     if kind == "rl":
         return lambda paths: rl_figure(epochs, paths, title=title, model_order=model_order)
+    if kind == "optim":
+        frame = epochs.sort_values(["model", "epoch"])
+        return lambda paths: [plot_optim_figure(frame, path) for path in paths]
     if kind == "structure":
         return lambda paths: structure_figure(epochs, paths, title=title,
                                               model_order=model_order)

@@ -48,7 +48,8 @@ KIND_STATISTICS: dict[str, tuple[str, ...]] = {
 TASK_KIND = {"pointcloud": "pointcloud", "mnist": "images", "cifar10": "images",
              "silverbox_init": "silverbox", "plane_vibration": "sequences",
              "walker2d": "sequences", "odetoode_theory": "theory", "mnistc": "mnistc",
-             "rl": "rl", "structure": "structure"}
+             "rl": "rl", "structure": "structure",
+             "optim_flows": "optim"}
 RUN_STATISTICS = tuple((name, *STATISTICS[name]) for name in STATISTICS)
 # How a per-run statistic reduces the non-NaN values of its column, in epoch order.
 REDUCTIONS: dict[str, Callable[[pd.Series], float]] = {

@@ -13,6 +13,7 @@ from odebench.tasks import (
     image_classification,
     mnistc,
     odetoode_theory,
+    optim_flows,
     pointcloud,
     rl,
     sequences,
@@ -32,6 +33,7 @@ TASKS: dict[str, Any] = {
     mnistc.NAME: mnistc,
     rl.NAME: rl,
     structure.NAME: structure,
+    optim_flows.NAME: optim_flows,
 }
 
 __all__ = ["TASKS"]

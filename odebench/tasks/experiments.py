@@ -57,6 +57,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         "dm_control/humanoid-stand", "dm_control/swimmer-swimmer15"]}),
     # Review "Structure Preserving Deep Learning" Sec. 4 (issue #9): property x model.
     "structure": Experiment("structure", "celledoni2021"),
+    # HBNODE Fig. 2, NesterovNODE Fig. 1, review Fig. 4 (issue #9): optimisers as ODEs.
+    "optim_flows": Experiment("optim_flows", "optim_odes"),
 }
 
 

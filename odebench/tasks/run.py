@@ -75,11 +75,23 @@ def experiment_models(config: dict[str, Any], experiment: str) -> list[str]:
     preset = EXPERIMENTS.get(experiment)
     default = preset.models if preset and preset.models else valid
     chosen = config["experiments"][experiment].get("models", default)
+    # families no paper table sizes (sized to the NODE budget) run only where listed
+    selectable = [*valid, *(m for m in _sized_models(task, resolved["setup"])
+                            if m not in valid)]
     for name in chosen:
-        if name not in valid:
+        if name not in selectable:
             raise UnknownNameError(f"experiment {experiment!r} (setup {resolved['setup']}): "
-                                   f"unknown model {name!r}; valid: {', '.join(valid)}")
+                                   f"unknown model {name!r}; valid: {', '.join(selectable)}")
     return list(chosen)
+
+
+def _sized_models(task: Any, setup: str) -> list[str]:
+    """The families a config may add on this task (``odebench.models.defaults.sized_models``)."""
+    from odebench.models.defaults import TASKS as MODEL_TASKS
+    from odebench.models.defaults import sized_models
+
+    model_task = getattr(task, "MODEL_TASK", task.NAME)
+    return sized_models(setup, model_task) if model_task in MODEL_TASKS else []
 
 
 def experiment_jobs(config: dict[str, Any], experiment: str) -> list[Job]:
