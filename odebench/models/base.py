@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -52,6 +53,12 @@ class Dynamics(nn.Module):
     def readout(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The hidden state h(t) the head sees (default: the position block)."""
         return z[:, 0]
+
+    def solve_context(self) -> contextlib.AbstractContextManager:
+        """Entered around every solve: a field whose weights are recomputed on access
+        (spectral normalisation) computes them once per solve here, so that every
+        evaluation of one solve sees the same field."""
+        return contextlib.nullcontext()
 
 
 class ZeroAugment(nn.Module):
@@ -108,8 +115,9 @@ class ContinuousDepthModel(nn.Module):
     def integrate(self, x: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor:
         """The state trajectory ``[len(times), batch, order, *features]``."""
         times = self.t_span if times is None else times
-        solution = solve_with(solver_for(self.solver, self.dynamics, times), self.dynamics,
-                              self.initial(x), times.to(x.dtype))
+        with self.dynamics.solve_context():
+            solution = solve_with(solver_for(self.solver, self.dynamics, times), self.dynamics,
+                                  self.initial(x), times.to(x.dtype))
         self.last_nfe = solution.nfe
         return solution.ys
 

@@ -15,12 +15,14 @@ fields are autonomous (a time-dependent potential would not conserve energy).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from odebench.models.base import Dynamics, FieldSpec, UnsupportedFieldError
@@ -258,6 +260,11 @@ class LipschitzDynamics(Dynamics):
 
     def lipschitz_bound(self) -> float:
         return self.c
+
+    def solve_context(self) -> contextlib.AbstractContextManager:
+        """One power iteration per solve (per training step, as i-ResNet), not one per
+        evaluation: in training mode every access would otherwise change the field."""
+        return parametrize.cached()
 
     def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return (self.c * self.g(z[:, 0])).unsqueeze(1)

@@ -12,6 +12,7 @@ import torchdiffeq
 from torch import nn
 
 from odebench.solvers.counting import CountingField, NFECounts, active_meters
+from odebench.solvers.lean import LEAN_METHODS, lean_odeint
 
 State = torch.Tensor | tuple[torch.Tensor, ...]
 
@@ -32,6 +33,9 @@ FIXED_STEP_METHODS = frozenset({"euler", "midpoint", "rk4", "heun2", "heun3",
                                 "explicit_adams", "implicit_adams"})
 
 
+BACKENDS = ("torchdiffeq", "lean")
+
+
 class SolverConfigError(ValueError):
     """A solver setting is invalid; the message names the setting and the valid choices."""
 
@@ -45,8 +49,22 @@ class SolverSpec:
     atol: float = 1e-7
     adjoint: bool = True
     options: dict[str, Any] | None = None
+    # torchdiffeq (default) or lean (odebench.solvers.lean: torchdiffeq's steps, NFE and
+    # outputs bit for bit on a tensor state, with less per-step overhead; no adjoint yet)
+    backend: str = "torchdiffeq"
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise SolverConfigError(f"unknown solver backend {self.backend!r}; valid: "
+                                    f"{', '.join(BACKENDS)}")
+        if self.backend == "lean":
+            if self.method not in LEAN_METHODS:
+                raise SolverConfigError(f"backend lean solves {', '.join(LEAN_METHODS)}, not "
+                                        f"{self.method!r}; use backend: torchdiffeq")
+            if self.adjoint:
+                raise SolverConfigError("backend lean has no adjoint solve yet: set adjoint: "
+                                        "false (backprop through the solver) or backend: "
+                                        "torchdiffeq")
         if self.method not in METHODS:
             raise SolverConfigError(
                 f"unknown solver method {self.method!r}; valid: {', '.join(METHODS)}"
@@ -84,6 +102,7 @@ def solve(
     options: dict[str, Any] | None = None,
     adjoint: bool = True,
     adjoint_params: Sequence[torch.Tensor] | None = None,
+    backend: str = "torchdiffeq",
 ) -> Solution:
     """Solve ``dy/dt = field(t, y)`` from ``y0`` on the grid ``t`` and count evaluations.
 
@@ -93,7 +112,8 @@ def solve(
     (``Solution.nfe.backward_note`` says why). Every meter opened with
     :func:`~odebench.solvers.counting.count_nfe` around the call also receives the counts.
     """
-    spec = SolverSpec(method=method, rtol=rtol, atol=atol, adjoint=adjoint, options=options)
+    spec = SolverSpec(method=method, rtol=rtol, atol=atol, adjoint=adjoint, options=options,
+                      backend=backend)
     return solve_with(spec, field, y0, t, adjoint_params=adjoint_params)
 
 
@@ -112,7 +132,12 @@ def solve_with(
     kwargs: dict[str, Any] = dict(rtol=spec.rtol, atol=spec.atol, method=spec.method,
                                   options=dict(spec.options) if spec.options else None)
     try:
-        if spec.adjoint:
+        if spec.backend == "lean":
+            if isinstance(y0, tuple):
+                raise SolverConfigError("backend lean solves a tensor state, not a tuple: use "
+                                        "backend: torchdiffeq")
+            ys = lean_odeint(counted, y0, t, **kwargs)
+        elif spec.adjoint:
             if adjoint_params is None:
                 adjoint_params = tuple(field.parameters()) if isinstance(field, nn.Module) else ()
             ys = torchdiffeq.odeint_adjoint(counted, y0, t, adjoint_params=tuple(adjoint_params),

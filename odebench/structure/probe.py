@@ -74,15 +74,17 @@ def probe_continuous(name: str, model: ContinuousDepthModel, x: torch.Tensor,
         def run(z: torch.Tensor) -> torch.Tensor:
             times = torch.tensor([a, b], dtype=z.dtype)
             params = [p for p in dynamics.parameters() if p.requires_grad]
-            return solve_with(spec, field_flat, z, times,
-                              adjoint_params=params if spec.adjoint else None).ys[-1]
+            with dynamics.solve_context():
+                return solve_with(spec, field_flat, z, times,
+                                  adjoint_params=params if spec.adjoint else None).ys[-1]
         return run
 
     def solve_span(other: SolverSpec, z: torch.Tensor) -> torch.Tensor:
         times = torch.tensor([t0, t1], dtype=z.dtype)
         params = [p for p in dynamics.parameters() if p.requires_grad]
-        return solve_with(other, field_flat, z, times,
-                          adjoint_params=params if other.adjoint else None).ys[-1]
+        with dynamics.solve_context():
+            return solve_with(other, field_flat, z, times,
+                              adjoint_params=params if other.adjoint else None).ys[-1]
 
     return FlowProbe(name, field_flat, z0_shaped.flatten(1).detach(), t0, t1,
                      between(t0, t1), between(t1, t0), list(dynamics.parameters()), dynamics,

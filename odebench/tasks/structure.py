@@ -111,6 +111,8 @@ def build(cfg: dict[str, Any], model_name: str) -> nn.Module:
 
 def probe(cfg: dict[str, Any], model_name: str, model: nn.Module, x: torch.Tensor,
           seed: int) -> FlowProbe:
+    """The model in eval mode (fixed weights: no power iterations while probed)."""
+    model.eval()
     if model_name in FLOW_MODELS:
         states = torch.randn(cfg["samples"], cfg["flow_width"], dtype=torch.float64,
                              generator=torch.Generator().manual_seed(seed))
@@ -123,6 +125,7 @@ def _train(cfg: dict[str, Any], model: nn.Module, model_name: str, x: torch.Tens
     """Adam on the point cloud (SmoothL1 to ±1, as NesterovNODE's code); flow block: skip."""
     if model_name in FLOW_MODELS or cfg["train_steps"] == 0:
         return []
+    model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["train_lr"])
     losses = []
     for _ in range(cfg["train_steps"]):
