@@ -79,3 +79,24 @@ def test_lean_backend_names_what_it_cannot_do():
     with pytest.raises(SolverConfigError, match="tuple"):
         solve(lambda t, y: y, (torch.ones(1), torch.ones(1)), [0.0, 1.0], adjoint=False,
               backend="lean")
+
+
+def test_a_pointcloud_run_with_the_lean_backend_records_what_torchdiffeq_records(tmp_path):
+    import pandas as pd
+
+    from odebench.tasks.run import run_one
+
+    frames = []
+    for backend in ("torchdiffeq", "lean"):
+        folder = tmp_path / backend
+        folder.mkdir()
+        config = {"profile": "test", "results_dir": str(folder), "device": "cpu",
+                  "threads": 1, "offline": True, "experiments": {"pointcloud": {
+                      "seeds": 1, "epochs": 2, "tol": 1e-5, "adjoint": False,
+                      "solver_backend": backend, "models": ["hbnode"]}}}
+        assert run_one(config, "pointcloud", "hbnode", 0, log=lambda _: None)["status"] \
+            == "completed"
+        frames.append(pd.read_csv(folder / "runs/pointcloud/hbnode/seed0/epochs.csv"))
+    columns = [c for c in frames[0] if "seconds" not in c]
+    pd.testing.assert_frame_equal(frames[0][columns], frames[1][columns])
+    assert (frames[1]["nfe_forward"] > 0).all()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 SETUPS = ("nesterov2022", "hbnode2021")
 
 COMMON_DEFAULTS: dict[str, Any] = {
+    "solver_backend": "torchdiffeq",  # ours: or lean (same steps; no adjoint yet)
     "epochs": 40,            # both papers' code (40 epochs); the HBNODE figures span 40 epochs
     "method": "dopri5",      # both papers: Dormand-Prince 4(5)
     "adjoint": True,         # both papers' code: odeint_adjoint
@@ -132,9 +133,11 @@ def solver_for(cfg: dict[str, Any]) -> SolverSpec:
     """dopri5 at rtol = atol = tol, or fixed-step Euler when ``euler_step`` is set."""
     if cfg["euler_step"] is not None:
         return SolverSpec(method="euler", rtol=cfg["tol"], atol=cfg["tol"],
-                          adjoint=cfg["adjoint"], options={"step_size": cfg["euler_step"]})
+                          adjoint=cfg["adjoint"], options={"step_size": cfg["euler_step"]},
+                          backend=cfg["solver_backend"])
     return SolverSpec(method=cfg["method"], rtol=cfg["tol"], atol=cfg["tol"],
-                      adjoint=cfg["adjoint"], options=cfg.get("solver_options"))
+                      adjoint=cfg["adjoint"], options=cfg.get("solver_options"),
+                      backend=cfg["solver_backend"])
 
 
 def run(task: str, cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,

@@ -54,7 +54,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-COMMON_DEFAULTS: dict[str, Any] = {"data_seed": 0, "grad_clip": None, "nfe_cap": None,
+COMMON_DEFAULTS: dict[str, Any] = {"solver_backend": "torchdiffeq",  # or lean (same steps)
+                                   "data_seed": 0, "grad_clip": None, "nfe_cap": None,
                                    "eval_every": 1, "checkpoint_every": 1,
                                    "variant": "paper",  # or official_code (gates, head, sampler)
                                    "model_options": {}}
@@ -121,7 +122,8 @@ def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
     (x, y), (x_test, y_test) = load_data(cfg)
     train_data, test_data = (x.to(device), y.to(device)), (x_test.to(device), y_test.to(device))
     solver = SolverSpec(method=cfg["method"], rtol=cfg["tol"], atol=cfg["tol"],
-                        adjoint=cfg["adjoint"], options=cfg.get("solver_options"))
+                        adjoint=cfg["adjoint"], options=cfg.get("solver_options"),
+                        backend=cfg["solver_backend"])
     options = {"variant": cfg["variant"], **cfg["model_options"].get(model_name, {})}
     torch.manual_seed(seed)
     model = build_pointcloud_model(cfg["setup"], model_name, solver, head=cfg["head"],

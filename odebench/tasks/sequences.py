@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from odebench.tasks.run import RunContext
 
 COMMON_DEFAULTS: dict[str, Any] = {
+    "solver_backend": "torchdiffeq",  # ours: or lean (same steps; no adjoint yet)
     "method": "dopri5",       # both papers: Dormand-Prince 4(5)
     "adjoint": True,          # both papers' code: odeint_adjoint
     "tol": 1e-7,              # HBNODE Sec. 5.3 / App. E.5, NesterovNODE Sec. 5.3
@@ -184,7 +185,8 @@ def adjoint_profile(model: ODERNN, out, targets) -> dict[str, float]:
 
 def solver_for(cfg: dict[str, Any]) -> SolverSpec:
     return SolverSpec(method=cfg["method"], rtol=cfg["tol"], atol=cfg["tol"],
-                      adjoint=cfg["adjoint"], options=cfg.get("solver_options"))
+                      adjoint=cfg["adjoint"], options=cfg.get("solver_options"),
+                      backend=cfg["solver_backend"])
 
 
 def shrink_parameters(model: nn.Module, factor: float) -> None:
