@@ -70,25 +70,20 @@ def probe_continuous(name: str, model: ContinuousDepthModel, x: torch.Tensor,
     def field_flat(t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return dynamics(t, unflatten(z)).flatten(1)
 
-    def between(a: float, b: float) -> Callable[[torch.Tensor], torch.Tensor]:
-        def run(z: torch.Tensor) -> torch.Tensor:
-            times = torch.tensor([a, b], dtype=z.dtype)
-            params = [p for p in dynamics.parameters() if p.requires_grad]
-            with dynamics.solve_context():
-                return solve_with(spec, field_flat, z, times,
-                                  adjoint_params=params if spec.adjoint else None).ys[-1]
-        return run
-
-    def solve_span(other: SolverSpec, z: torch.Tensor) -> torch.Tensor:
-        times = torch.tensor([t0, t1], dtype=z.dtype)
+    def solve_between(other: SolverSpec, z: torch.Tensor, a: float, b: float) -> torch.Tensor:
+        times = torch.tensor([a, b], dtype=z.dtype)
         params = [p for p in dynamics.parameters() if p.requires_grad]
         with dynamics.solve_context():
             return solve_with(other, field_flat, z, times,
                               adjoint_params=params if other.adjoint else None).ys[-1]
 
+    def solve_span(other: SolverSpec, z: torch.Tensor) -> torch.Tensor:
+        return solve_between(other, z, t0, t1)
+
     return FlowProbe(name, field_flat, z0_shaped.flatten(1).detach(), t0, t1,
-                     between(t0, t1), between(t1, t0), list(dynamics.parameters()), dynamics,
-                     unflatten, f"{spec.method} (rtol {spec.rtol:g}, atol {spec.atol:g})",
+                     lambda z: solve_between(spec, z, t0, t1),
+                     lambda z: solve_between(spec, z, t1, t0), list(dynamics.parameters()),
+                     dynamics, unflatten, f"{spec.method} (rtol {spec.rtol:g}, atol {spec.atol:g})",
                      extras={"solve": solve_span, "solver": spec})
 
 
