@@ -36,6 +36,7 @@ report: install
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
+test: test-deps
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -49,3 +50,41 @@ bench: install
 
 clean:
 	rm -rf .snakemake results/smoke results/test
+
+## make dashboard: `asv publish`, then the pages made self-contained (no CDN): the libraries come
+## from pinned npm packages (tools/asv_offline.py), copied under $(ASV_HTML)/vendor/
+ASV         := $(VENV)/bin/asv
+ASV_CONF    ?= asv.conf.json
+ASV_HTML    ?= .asv/html
+ASV_RESULTS ?= .asv/results
+ASV_VENDOR  ?= .asv/vendor
+APT_LOG     ?= .asv/apt-chromium.log
+CHROMIUM    ?= /usr/bin/chromium
+NPM         ?= npm
+
+.PHONY: dashboard dashboard-assets test-deps
+
+dashboard: install dashboard-assets
+	@$(PY) -m tools.asv_offline check-results $(ASV_RESULTS)
+	$(ASV) publish --config $(ASV_CONF)
+	$(PY) -m tools.asv_offline vendor $(ASV_HTML) --cache $(ASV_VENDOR)
+
+## make dashboard-assets: npm pack the pinned packages into $(ASV_VENDOR) (git-ignored; skips cached)
+dashboard-assets: install
+	$(PY) -m tools.asv_offline fetch --cache $(ASV_VENDOR) --npm $(NPM)
+
+## make test-deps: optional extras of tests/test_dashboard.py (it skips without them): the npm
+## assets and, as root with apt-get, Debian's chromium. A failure here only prints a note.
+test-deps: install
+	@$(MAKE) --no-print-directory dashboard-assets || echo "note: could not fetch the \
+	dashboard's npm assets (make dashboard-assets): the dashboard browser test will be skipped"
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for tests/test_dashboard.py (log: $(APT_LOG))"; \
+	  mkdir -p $(dir $(APT_LOG)); export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get install -y --no-install-recommends chromium || { apt-get update && \
+	    apt-get install -y --no-install-recommends chromium; }; } >$(APT_LOG) 2>&1 \
+	  || echo "note: apt-get install chromium failed (see $(APT_LOG)): the dashboard browser \
+	test will be skipped"; \
+	else echo "no $(CHROMIUM) (and not root with apt-get): the dashboard browser test will be \
+	skipped"; fi

@@ -1,8 +1,9 @@
-"""asv: the torchdiffeq and lean solver backends side by side on point-cloud models.
+"""asv: the torchdiffeq and lean solver backends side by side.
 
-Forward solve and forward + backprop of ``nesterov2022`` point-cloud models at initialisation
-(120 points, float64, dopri5 at rtol = atol = 1e-7, no adjoint: the lean backend has none
-yet), and the forward NFE, which the two backends share by construction.
+``BackendSolve``: forward solve and forward + backprop of ``nesterov2022`` point-cloud models at
+initialisation (120 points, float64, dopri5 at rtol = atol = 1e-7, no adjoint), and the forward
+NFE, which the two backends share by construction. ``BackendTrainStep``: one training
+iteration with the adjoint on the point cloud and on the Walker2D ODE-RNN.
 """
 
 from __future__ import annotations
@@ -49,3 +50,33 @@ class BackendSolve:
         with torch.no_grad(), count_nfe() as meter:
             self.model.integrate(self.x)
         return meter.forward
+
+
+class BackendTrainStep:
+    """Wall time and NFE of one training iteration (forward, loss, adjoint backward, clipping,
+    Adam) with each backend: the point-cloud models (nesterov2022, rtol = atol = 1e-5) and the
+    Walker2D ODE-RNNs on the 32x16 batch (rtol = atol = 1e-7), as benchmarks/fixtures.py
+    builds them; the backends make the same forward and backward NFE."""
+
+    params = (["pointcloud", "walker2d"], ["node", "hbnode", "gnesterovnode"],
+              ["torchdiffeq", "lean"])
+    param_names = ["task", "model", "backend"]
+    timeout = 300.0
+
+    def setup(self, task: str, model_name: str, backend: str) -> None:
+        from benchmarks.fixtures import pointcloud_train_case, walker_train_case
+
+        torch.set_num_threads(1)
+        self.case = (pointcloud_train_case(model_name) if task == "pointcloud"
+                     else walker_train_case(model_name))
+        self.case.model.solver = replace(self.case.model.solver, backend=backend)
+        self.case.reset()
+        self.case.step()  # warm-up
+
+    def time_train_step(self, task: str, model_name: str, backend: str) -> None:
+        self.case.reset()
+        self.case.step()
+
+    def track_backward_nfe(self, task: str, model_name: str, backend: str) -> int:
+        self.case.reset()
+        return self.case.step()[1].backward

@@ -18,7 +18,12 @@ state and the methods ``dopri5``, ``rk4`` (torchdiffeq's 3/8-rule ``rk4_alt_step
 Differences from torchdiffeq (all raise ``ValueError`` rather than silently diverging): tuple
 states, complex or half-precision states, gradients with respect to ``t``, custom ``norm``,
 ``dtype`` (dopri5) and ``grid_constructor`` (fixed grid), unknown options
-(torchdiffeq only warns). Autograd runs straight through the loop (no adjoint).
+(torchdiffeq only warns). Autograd runs straight through the loop; the adjoint method is
+:func:`odebench.solvers.lean_adjoint.lean_odeint_adjoint`. Backpropagated gradients agree with
+torchdiffeq's to round-off (autograd sums the same terms through differently built graphs),
+including the paths through the first step size and ``step_t`` clamps that torchdiffeq's
+autograd follows. A solve that cannot go on raises :class:`SolverBlowupError`, an
+``AssertionError`` with torchdiffeq's message.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-__all__ = ["LEAN_METHODS", "LeanTrace", "lean_odeint", "lean_odeint_trace"]
+__all__ = ["LEAN_METHODS", "LeanTrace", "SolverBlowupError", "lean_odeint", "lean_odeint_trace",
+           "normalise", "solve_normalised"]
 
 LEAN_METHODS = ("dopri5", "rk4", "euler")
 
@@ -86,6 +92,14 @@ _ONE_THIRD = 1 / 3
 _TWO_THIRDS = 2 / 3
 
 _TABLEAU_CACHE: dict[tuple[torch.dtype, torch.device], tuple] = {}
+
+
+class SolverBlowupError(AssertionError, RuntimeError):
+    """A solve that cannot go on: non-finite state, step-size underflow or the step cap.
+
+    torchdiffeq raises a bare ``AssertionError`` with the same messages, so code that catches
+    its blow-ups (the trainer records such a run as diverged) treats both backends alike.
+    """
 
 
 @dataclass
@@ -158,7 +172,9 @@ def _tableau(dtype: torch.dtype, device: torch.device):
 # input checking
 
 
-def _check(func, y0, t, method, options):
+def normalise(func, y0, t, method, options):
+    """Check the inputs like torchdiffeq's ``_check_inputs``; a decreasing ``t`` becomes an
+    increasing one with a negated field (and negated ``step_t``/``jump_t`` tensors)."""
     if not callable(func):
         raise ValueError("func must be callable as func(t, y)")
     if not isinstance(y0, torch.Tensor):
@@ -217,21 +233,24 @@ def _check(func, y0, t, method, options):
 # dopri5
 
 
-def _initial_step(call, t0: float, y0, f0, rtol, atol, order: int):
+def _initial_step(call, t0: float, y0, f0, rtol, atol, order: int, norm=_rms):
     """torchdiffeq's ``_select_initial_step`` with the same tensor arithmetic (done once)."""
     dtype, device = y0.dtype, y0.device
     t0_t = torch.tensor(t0, dtype=torch.float64, device=device)
     scale = atol + torch.abs(y0) * rtol
-    d0 = _rms(y0 / scale).abs()
-    d1 = _rms(f0 / scale).abs()
+    d0 = norm(y0 / scale).abs()
+    d1 = norm(f0 / scale).abs()
     if d0 < 1e-5 or d1 < 1e-5:
         h0 = torch.tensor(1e-6, dtype=dtype, device=device)
     else:
         h0 = 0.01 * d0 / d1
     h0 = h0.abs()
     y1 = y0 + h0 * f0
-    f1 = call((t0_t + h0).item(), y1)
-    d2 = torch.abs(_rms((f1 - f0) / scale) / h0)
+    # torchdiffeq evaluates at the tensor t0 + h0, so a time-dependent field's f1 also
+    # depends on h0 through its time argument: an exact 0.0 carrying d t / d h0 keeps that.
+    shift = (h0 - h0.detach()).to(dtype) if h0.requires_grad else None
+    f1 = call((t0_t + h0).item(), y1, shift)
+    d2 = torch.abs(norm((f1 - f0) / scale) / h0)
     if d1 <= 1e-15 and d2 <= 1e-15:
         h1 = torch.max(torch.tensor(1e-6, dtype=dtype, device=device), h0 * 1e-3)
     else:
@@ -255,7 +274,9 @@ def _interp_eval(coeffs, ta: float, tb: float, t: float, T, ta_t=None, tb_t=None
     if not (ta <= t <= tb):
         raise RuntimeError(f"invalid interpolation, fails t0 <= t <= t1: {ta}, {t}, {tb}")
     if tb_t is not None:  # times carrying torchdiffeq's first-step-size gradient
-        x = ((t - ta_t) / (tb_t - ta_t)).to(coeffs[0].dtype)
+        # tensor / tensor as torchdiffeq divides: float / tensor would be reciprocal * float
+        t_t = torch.tensor(t, dtype=torch.float64)
+        x = ((t_t - ta_t) / (tb_t - ta_t)).to(coeffs[0].dtype)
         total = coeffs[0] + x * coeffs[1]
         xp = x
         for cc in coeffs[2:]:
@@ -271,7 +292,8 @@ def _interp_eval(coeffs, ta: float, tb: float, t: float, T, ta_t=None, tb_t=None
     return total
 
 
-def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad: bool):
+def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad: bool,
+            norm: Callable[[torch.Tensor], torch.Tensor] = _rms):
     dtype, device = y0.dtype, y0.device
     T = _scalar_type(dtype)
     alpha, beta, c_error, mid = _tableau(dtype, device)
@@ -302,7 +324,7 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
     f0 = call(t0, y0)
     h_t = None
     if options.get("first_step") is None:
-        dt, h_t = _initial_step(call, t0, y0, f0, rtol_t, atol_t, _DP_ORDER - 1)
+        dt, h_t = _initial_step(call, t0, y0, f0, rtol_t, atol_t, _DP_ORDER - 1, norm)
     else:
         dt = torch.as_tensor(options["first_step"], dtype=torch.float64).item()
     # step_t / jump_t: torchdiffeq's _sort_tvals (drop values < t0, sort; no deduplication), cast
@@ -344,16 +366,16 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
         n_steps = 0
         while next_t > tb:
             if n_steps >= max_num_steps:
-                raise RuntimeError(f"max_num_steps exceeded ({n_steps}>={max_num_steps})")
+                raise SolverBlowupError(f"max_num_steps exceeded ({n_steps}>={max_num_steps})")
             if not math.isfinite(dt):
                 dt = min_step
             dt = min(max(dt, min_step), max_step)
             t1 = tb + dt
             if not t1 > tb:
-                raise RuntimeError(f"underflow in dt {dt}")
+                raise SolverBlowupError(f"underflow in dt {dt}")
             if not y_checked:
                 if not bool(torch.isfinite(y).all()):
-                    raise RuntimeError(f"non-finite values in state `y`: {y}")
+                    raise SolverBlowupError(f"non-finite values in state `y`: {y}")
                 y_checked = True
 
             # --- land on the next step_t / jump_t value (torchdiffeq's order: step_t first) ---
@@ -408,7 +430,7 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
             y1, f1 = yi, ks[-1]
             y1_error = torch.sum(kstack * (dtf * c_error), dim=-1)
             error_tol = atol_v + rtol_v * torch.max(y.abs(), y1.abs())
-            error_ratio = _rms(y1_error / error_tol).abs().item()
+            error_ratio = norm(y1_error / error_tol).abs().item()
 
             accept = error_ratio <= 1
             if dt > max_step:
@@ -555,13 +577,20 @@ def lean_odeint_trace(
     first_step_grad: bool = True,
 ) -> tuple[torch.Tensor, LeanTrace]:
     """:func:`lean_odeint`, also returning the :class:`LeanTrace` of attempted steps and NFE."""
-    f, t, method, options = _check(func, y0, t, method, options)
+    f, t, method, options = normalise(func, y0, t, method, options)
     trace = LeanTrace(method=method)
+    return solve_normalised(f, y0, t, rtol, atol, method, options, trace, first_step_grad), trace
+
+
+def solve_normalised(func, y0, t, rtol, atol, method: str, options: dict, trace: LeanTrace,
+                     first_step_grad: bool = True, norm=None) -> torch.Tensor:
+    """The solve on inputs :func:`normalise` has checked (``t`` increasing); ``norm``
+    (dopri5 only) replaces the RMS norm of the error ratio and the initial step, as
+    torchdiffeq's ``options["norm"]`` does (the adjoint solve's mixed norm)."""
     if method == "dopri5":
-        sol = _dopri5(f, y0, t, rtol, atol, options, trace, first_step_grad)
-    else:
-        sol = _fixed(f, y0, t, method, options, trace)
-    return sol, trace
+        return _dopri5(func, y0, t, rtol, atol, options, trace, first_step_grad,
+                       _rms if norm is None else norm)
+    return _fixed(func, y0, t, method, options, trace)
 
 
 def lean_odeint(

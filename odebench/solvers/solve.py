@@ -1,10 +1,12 @@
-"""The one door to ODE solving: :func:`solve` over torchdiffeq with exact NFE counts."""
+"""The one door to ODE solving: :func:`solve` over the lean solver or torchdiffeq, with exact
+NFE counts."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -13,6 +15,7 @@ from torch import nn
 
 from odebench.solvers.counting import CountingField, NFECounts, active_meters
 from odebench.solvers.lean import LEAN_METHODS, lean_odeint
+from odebench.solvers.lean_adjoint import lean_odeint_adjoint
 
 State = torch.Tensor | tuple[torch.Tensor, ...]
 
@@ -49,22 +52,26 @@ class SolverSpec:
     atol: float = 1e-7
     adjoint: bool = True
     options: dict[str, Any] | None = None
-    # torchdiffeq (default) or lean (odebench.solvers.lean: torchdiffeq's steps, NFE and
-    # outputs bit for bit on a tensor state, with less per-step overhead; no adjoint yet)
-    backend: str = "torchdiffeq"
+    # lean (odebench.solvers.lean: torchdiffeq's steps, NFE and outputs bit for bit on a
+    # tensor state at less per-step overhead; its adjoint takes torchdiffeq's backward steps,
+    # odebench.solvers.lean_adjoint) or torchdiffeq. None: lean for the methods it has
+    # (dopri5, rk4, euler) on a tensor state, torchdiffeq for the others and tuple states.
+    backend: str | None = None
+    backend_chosen: bool = dataclasses.field(default=True, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.backend is None:
+            object.__setattr__(self, "backend_chosen", False)
+            object.__setattr__(self, "backend",
+                               "lean" if self.method in LEAN_METHODS else "torchdiffeq")
         if self.backend not in BACKENDS:
             raise SolverConfigError(f"unknown solver backend {self.backend!r}; valid: "
                                     f"{', '.join(BACKENDS)}")
         if self.backend == "lean":
             if self.method not in LEAN_METHODS:
                 raise SolverConfigError(f"backend lean solves {', '.join(LEAN_METHODS)}, not "
-                                        f"{self.method!r}; use backend: torchdiffeq")
-            if self.adjoint:
-                raise SolverConfigError("backend lean has no adjoint solve yet: set adjoint: "
-                                        "false (backprop through the solver) or backend: "
-                                        "torchdiffeq")
+                                        f"{self.method!r}; set solver_backend: torchdiffeq "
+                                        "(SolverSpec(backend='torchdiffeq'))")
         if self.method not in METHODS:
             raise SolverConfigError(
                 f"unknown solver method {self.method!r}; valid: {', '.join(METHODS)}"
@@ -102,13 +109,15 @@ def solve(
     options: dict[str, Any] | None = None,
     adjoint: bool = True,
     adjoint_params: Sequence[torch.Tensor] | None = None,
-    backend: str = "torchdiffeq",
+    backend: str | None = None,
 ) -> Solution:
     """Solve ``dy/dt = field(t, y)`` from ``y0`` on the grid ``t`` and count evaluations.
 
     ``y0`` is a tensor or a tuple of tensors; ``t`` is converted to ``y0``'s dtype and
-    device. With ``adjoint=True`` gradients come from torchdiffeq's adjoint solve, whose
-    evaluations are counted as backward NFE; with plain backprop the backward NFE is 0
+    device. ``backend`` is ``"lean"`` (the default for dopri5, rk4 and euler) or
+    ``"torchdiffeq"`` (the default for its other methods); both take the same steps. With
+    ``adjoint=True`` gradients come from the adjoint solve, whose evaluations are counted as
+    backward NFE; with plain backprop the backward NFE is 0
     (``Solution.nfe.backward_note`` says why). Every meter opened with
     :func:`~odebench.solvers.counting.count_nfe` around the call also receives the counts.
     """
@@ -131,15 +140,21 @@ def solve_with(
     counted = CountingField(field, counts, active_meters())
     kwargs: dict[str, Any] = dict(rtol=spec.rtol, atol=spec.atol, method=spec.method,
                                   options=dict(spec.options) if spec.options else None)
+    if spec.adjoint and adjoint_params is None:
+        adjoint_params = tuple(field.parameters()) if isinstance(field, nn.Module) else ()
     try:
+        if spec.backend == "lean" and isinstance(y0, tuple) and not spec.backend_chosen:
+            spec = replace(spec, backend="torchdiffeq")  # the default: lean has no tuples
         if spec.backend == "lean":
             if isinstance(y0, tuple):
                 raise SolverConfigError("backend lean solves a tensor state, not a tuple: use "
                                         "backend: torchdiffeq")
-            ys = lean_odeint(counted, y0, t, **kwargs)
+            if spec.adjoint:
+                ys = lean_odeint_adjoint(counted, y0, t, adjoint_params=tuple(adjoint_params),
+                                         **kwargs)
+            else:
+                ys = lean_odeint(counted, y0, t, **kwargs)
         elif spec.adjoint:
-            if adjoint_params is None:
-                adjoint_params = tuple(field.parameters()) if isinstance(field, nn.Module) else ()
             ys = torchdiffeq.odeint_adjoint(counted, y0, t, adjoint_params=tuple(adjoint_params),
                                             **kwargs)
         else:

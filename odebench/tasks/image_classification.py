@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 SETUPS = ("nesterov2022", "hbnode2021")
 
 COMMON_DEFAULTS: dict[str, Any] = {
-    "solver_backend": "torchdiffeq",  # ours: or lean (same steps; no adjoint yet)
+    "solver_backend": "lean",  # ours: or torchdiffeq (the same steps, NFE, outputs)
     "epochs": 40,            # both papers' code (40 epochs); the HBNODE figures span 40 epochs
     "method": "dopri5",      # both papers: Dormand-Prince 4(5)
     "adjoint": True,         # both papers' code: odeint_adjoint

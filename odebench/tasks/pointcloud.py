@@ -54,7 +54,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-COMMON_DEFAULTS: dict[str, Any] = {"solver_backend": "torchdiffeq",  # or lean (same steps)
+COMMON_DEFAULTS: dict[str, Any] = {"solver_backend": "lean",  # or torchdiffeq (same steps)
                                    "data_seed": 0, "grad_clip": None, "nfe_cap": None,
                                    "eval_every": 1, "checkpoint_every": 1,
                                    "variant": "paper",  # or official_code (gates, head, sampler)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from odebench.tasks.run import RunContext
 
 COMMON_DEFAULTS: dict[str, Any] = {
-    "solver_backend": "torchdiffeq",  # ours: or lean (same steps; no adjoint yet)
+    "solver_backend": "lean",  # ours: or torchdiffeq (the same steps, NFE, outputs)
     "method": "dopri5",       # both papers: Dormand-Prince 4(5)
     "adjoint": True,          # both papers' code: odeint_adjoint
     "tol": 1e-7,              # HBNODE Sec. 5.3 / App. E.5, NesterovNODE Sec. 5.3

@@ -29,6 +29,7 @@ MODEL_TASK = "silverbox"  # the architecture table's task name
 DEFAULTS: dict[str, Any] = {
     "tol": 1e-7,           # both papers' code (silverbox_init.py): tol 1e-7
     "method": "dopri5",    # both papers: Dormand-Prince 4(5)
+    "solver_backend": "lean",  # ours: or torchdiffeq (the same steps, NFE, outputs)
     "seeds": 10,           # both papers' code: 10 random initialisations per model
     "input_power": 3,      # HBNODE App. E.1: f gets V1(t)^3 (official code: V1(t), power 1)
     "samples": 1000,       # code: the first 1,000 samples are the "train" segment
@@ -83,7 +84,8 @@ def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
     v1, v2 = _signal(cfg, context.data_dir, context.offline)
     v1, v2 = v1.to(torch.float64), v2.to(torch.float64)
     solver = SolverSpec(method=cfg["method"], rtol=cfg["tol"], atol=cfg["tol"], adjoint=False,
-                        options={"max_num_steps": cfg["max_steps"]})
+                        options={"max_num_steps": cfg["max_steps"]},
+                        backend=cfg["solver_backend"])
     options = {"variant": cfg["variant"], **cfg["model_options"].get(model_name, {})}
     torch.manual_seed(seed)
     model = build_silverbox_model(cfg["setup"], model_name, solver,
