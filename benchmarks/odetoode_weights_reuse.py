@@ -3,7 +3,7 @@ not asv).
 
 Run ``.venv/bin/python benchmarks/odetoode_weights_reuse.py``. The matrix flow
 ``W_i = W_{i-1} exp(eta [W_{i-1}^T Q W_{i-1}, N])`` does not see x (Eq. 6), so W_1..W_N can
-be computed once per parameter vector and reused for every input (spec §1.2, §6.1). For a
+be computed once per parameter vector and reused for every input (ODEtoODE Eq. 2). For a
 seeded ISO flow (f = |x|, T = 1, learned W_0, float32, 1 CPU thread) and a batch of 32
 standard-normal states this times one forward pass (no autograd) two ways:
 

@@ -119,7 +119,7 @@ def parser() -> argparse.ArgumentParser:
             _data)
     command("aggregate", "collect run records into aggregate/<experiment>_{epochs,runs}.csv",
             _report_step("aggregate", with_order=False))
-    command("table", "tables/<experiment>.csv and .md from the aggregate",
+    command("table", "tables/<experiment>.csv, .md and .tex from the aggregate",
             _report_step("build_table"))
     command("figure", "figures/<experiment>.png and .pdf from the aggregate",
             _report_step("build_figure"))

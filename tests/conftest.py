@@ -13,7 +13,6 @@ import torch
 from tests.loopback import no_network, server  # noqa: F401 (shared fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -26,8 +26,8 @@ from odebench.data.mnist import FILES as MNIST_FILES
 from odebench.data.mnist import load_mnist
 from odebench.data.registry import SOURCES, Source
 from odebench.data.silverbox import load_silverbox
+from tests.helpers import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_shared = pytest.mark.skipif(
     not (SHARED_DATA / "sb.csv").is_file() or not (SHARED_DATA / "pv.csv").is_file(),
     reason=f"real sb.csv/pv.csv not found in {SHARED_DATA} (../shared/data beside the repo)")

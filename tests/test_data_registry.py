@@ -1,4 +1,4 @@
-"""The SOURCES registry matches spec/DATA.md and every named stand-in exists."""
+"""The SOURCES registry matches docs/DATA.md and every named stand-in exists."""
 
 from __future__ import annotations
 

@@ -36,12 +36,11 @@ from odebench.data.walker2d import (
     walker2d_standin,
     walker_windows,
 )
+from tests.helpers import SHARED_DATA
 
-REPO = Path(__file__).resolve().parents[1]
-PV_CSV = next((d / "pv.csv" for d in (REPO.parent / "shared" / "data", Path("/work/shared/data"))
-               if (d / "pv.csv").is_file()), None)
-needs_pv = pytest.mark.skipif(PV_CSV is None, reason="real pv.csv not found in ../shared/data "
-                              "beside the repository (nor /work/shared/data)")
+PV_CSV = SHARED_DATA / "pv.csv" if (SHARED_DATA / "pv.csv").is_file() else None
+needs_pv = pytest.mark.skipif(PV_CSV is None, reason=f"real pv.csv not found in {SHARED_DATA} "
+                              "(../shared/data beside the repository)")
 try:
     import gymnasium  # noqa: F401
     import mujoco  # noqa: F401

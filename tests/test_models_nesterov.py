@@ -1,5 +1,5 @@
 """NesterovNODE / GNesterovNODE: the change of variables, read-out, adjoint (Prop. 2) and the
-official-code variant (NesterovNODE paper Eqs. 9-18, spec paper-nesterov.md Sec. 5 item 1)."""
+official-code variant (NesterovNODE paper Eqs. 9-18, docs/PAPERS.md)."""
 
 from __future__ import annotations
 

@@ -142,7 +142,7 @@ def test_isospectrality():
             assert float((torch.linalg.eigvalsh(w.T @ q @ w) - spectrum).abs().max()) <= 1e-10
 
 
-# --- gradient-ratio bounds (Lemma 4.1 at finite N, spec §4.1) ---
+# --- gradient-ratio bounds (Lemma 4.1 at finite N, ODEtoODE Lemma 4.1) ---
 
 
 def gradient_ratios(flow: WeightFlow, batch: int = 6, seed: int = 0) -> torch.Tensor:

@@ -60,7 +60,7 @@ def test_camelback_every_method_reaches_the_minimum():
     for method, row in final.iterrows():
         assert np.hypot(row["x"], row["y"]) < 1e-3, method
     # Measured: RGD at h = 1e-4 (delta = alpha = 1) converges too, but is by far the slowest:
-    # loss ~1e-2 at iteration 500 (the spec's sanity check) and ~2e-8 at 2000, still decreasing.
+    # loss ~1e-2 at iteration 500 (a reference run) and ~2e-8 at 2000, still decreasing.
     rgd = frame[frame["method"] == "RGD"]["loss"].to_numpy()
     assert rgd[500] > 1e-3
     assert rgd[-1] < 1e-6

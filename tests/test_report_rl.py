@@ -21,6 +21,12 @@ def _epochs(curves: dict[tuple[str, str], list[list[float]]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _summaries(epochs: pd.DataFrame, status: str = "completed") -> pd.DataFrame:
+    """One summary row per run of ``epochs``, every run with ``status``."""
+    runs = epochs[["model", "setting", "seed"]].drop_duplicates()
+    return runs.assign(status=status, n_params=10)
+
+
 def _claims(table: pd.DataFrame) -> dict[str, str]:
     frame = check_claims(table)
     return dict(zip(frame["claim"], frame["verdict"], strict=True))
@@ -29,7 +35,7 @@ def _claims(table: pd.DataFrame) -> dict[str, str]:
 def test_table_means_gains_and_learned():
     epochs = _epochs({("HalfCheetah-v5", "odetoode"): [[0, 5, 10], [0, 7, 12]],
                       ("HalfCheetah-v5", "deepnet"): [[0, 0, 1], [0, -1, -2]]})
-    table = rl_table(epochs, pd.DataFrame(), ["odetoode", "deepnet"])
+    table = rl_table(epochs, _summaries(epochs), ["odetoode", "deepnet"])
     ode = table[table["policy"] == "odetoode"].iloc[0]
     assert ode["final_return_mean"] == pytest.approx(11.0)
     assert ode["gain_mean"] == pytest.approx(11.0) and ode["env_steps_mean"] == 300
@@ -44,7 +50,7 @@ def test_claims_hold_when_odetoode_leads_and_baselines_fail_somewhere():
         ("Swimmer-v5", "odetoode"): [[0, 8], [0, 9]],
         ("Swimmer-v5", "deepnet"): [[0, 0], [0, 0.1]],   # does not learn on Swimmer
     })
-    verdicts = _claims(rl_table(epochs, pd.DataFrame()))
+    verdicts = _claims(rl_table(epochs, _summaries(epochs)))
     assert verdicts["ODEtoODE is solely the best on Humanoid, HalfCheetah, Humanoid_Stand "
                     "and Swimmer_15"] == "holds"
     assert verdicts["ODEtoODE is one of the two best policies on the remaining tasks"] == \
@@ -61,7 +67,7 @@ def test_claims_fail_when_a_baseline_wins():
         ("Swimmer-v5", "odetoode"): [[0, 1], [0, 1]],
         ("Swimmer-v5", "baseode"): [[0, 10], [0, 12]],
     })
-    table = rl_table(epochs, pd.DataFrame())
+    table = rl_table(epochs, _summaries(epochs))
     verdicts = _claims(table)
     assert verdicts["ODEtoODE is solely the best on Humanoid, HalfCheetah, Humanoid_Stand "
                     "and Swimmer_15"] == "does not hold"

@@ -1,7 +1,7 @@
 """SOURCES: every downloadable data set, with pinned URLs, checksums, licence and stand-in.
 
 Adding a source takes one loader file and one ``Source(...)`` entry below. URLs and hashes are
-copied from ``spec/DATA.md``. A file whose publisher gives no checksum (``walker.zip``) has
+documented in docs/DATA.md. A file whose publisher gives no checksum (``walker.zip``) has
 ``checksum=None``: :func:`odebench.data.download.fetch` records its sha256 on first download in a
 pin file beside it in the cache (``<name>.sha256``) and verifies every later use against that pin.
 Paste the recorded hash into this registry to pin it for everyone.

@@ -104,7 +104,7 @@ GATES: dict[tuple[str, str, str], tuple[Gate, Gate]] = {
         Gate("hardtanh:5", xi=LN2)),  # code: corr = 0 with corrf=True (frozen)
     # NesterovNODE paper: xi per Table 6; sigma is never stated, so GNesterovNODE takes the
     # code's per-task sigma; GHBNODE keeps Xia et al.'s sigma and, as described in the
-    # NesterovNODE paper's background (spec Sec. 1.1), applies sigma to f too.
+    # NesterovNODE paper's background (docs/PAPERS.md), applies sigma to f too.
     ("nesterov2022", "pointcloud", "ghbnode"): (
         Gate("tanh", sigma_on_f=True, xi=2.0),  # Table 6: xi = 2
         Gate("hardtanh:0.5", xi=2.0)),  # code: HardTanh(-0.5, 0.5) on v, res = 2

@@ -13,7 +13,7 @@ state (input and learned velocity) as [x0, m0], so h(t0) = sigma(k(t0)) x0.
 ``sigma_on_f=False`` / ``sigma_on_k=False`` leave f / k(t) ungated (sigma then acts on m
 alone): the official point-cloud code's plain NesterovNODE, whose x' = tanh(m).
 
-Official-code form (``variant="official_code"``, spec paper-nesterov.md Sec. 5 item 1): the
+Official-code form (``variant="official_code"``, docs/PAPERS.md, paper vs code): the
 state ``[z1, z2]`` is read as (h, h') inside the field, m~ = c(t) z1 + z2 / k(t) with
 c(t) = (r/(2t) - 1/2) t^(r/2) e^(-t/2), f is evaluated at z1, and the field returns
 ``[sigma(m~), -m~ - sigma(f(z1, t)) - xi z1]``; read-out sigma(k(T)) z1(T). Not equivalent

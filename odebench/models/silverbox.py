@@ -3,7 +3,7 @@
 No training: f is one linear layer on [state, V1(t)] (``input_{n*+1} -> fc_n``), the
 second-order models start from a learned constant velocity, and the test records ||h(t)||_2
 for t = 0..63 (``hbnode2021``) or 1..63 (``nesterov2022``, k(t) is singular at 0).
-The official code feeds V1(t); the HBNODE paper's text says V1(t)^3 (spec Sec. 4 item 6):
+The official code feeds V1(t); the HBNODE paper's text says V1(t)^3 (docs/PAPERS.md):
 pass ``v1=lambda t: signal(t) ** 3`` for the latter.
 """
 

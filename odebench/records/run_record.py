@@ -1,6 +1,6 @@
 """Run records: ``epochs.csv`` + ``summary.json`` per (experiment, model, seed).
 
-Layout (DESIGN.md "Run record"): ``<results>/runs/<experiment>/<model>/seed<k>/``.
+Layout (docs/DESIGN.md, run records): ``<results>/runs/<experiment>/<model>/seed<k>/``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Aggregate run records, then build tables (.csv, .md) and figures (.png, .pdf) from them."""
+"""Aggregate run records, then build tables (.csv, .md, .tex) and figures (.png, .pdf) from
+them."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from odebench.report.figures import (
     norm_figure,
     tolerance_scatter,
 )
+from odebench.report.latex import markdown_to_latex
 from odebench.report.odetoode import (
     integrator_table,
     mnistc_figure,
@@ -32,6 +34,7 @@ from odebench.report.odetoode import (
     theory_table,
 )
 from odebench.report.optim_flows import optim_markdown, optim_summary, plot_optim_figure
+from odebench.report.outcomes import with_outcome
 from odebench.report.reference import REFERENCES
 from odebench.report.rl import check_claims, rl_figure, rl_markdown, rl_table
 from odebench.report.structure import structure_figure, structure_markdown, structure_table
@@ -87,13 +90,16 @@ def experiment_kind(runs: pd.DataFrame) -> str | None:
 
 def build_table(results_dir: str | Path, experiment: str,
                 model_order: Sequence[str] | None = None) -> dict[str, Path]:
-    """``tables/<experiment>.csv`` (tidy, one row per model) and ``.md`` (readable)."""
+    """``tables/<experiment>.csv`` (tidy, one row per model), ``.md`` (readable) and ``.tex``
+    (the same tables in LaTeX booktabs form, :func:`~odebench.report.latex.markdown_to_latex`),
+    each written atomically."""
     results_dir = Path(results_dir)
     epochs, runs = _load_aggregate(results_dir, experiment)
     kind = experiment_kind(runs)
     folder = results_dir / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    outputs = {"csv": folder / f"{experiment}.csv", "md": folder / f"{experiment}.md"}
+    outputs = {"csv": folder / f"{experiment}.csv", "md": folder / f"{experiment}.md",
+               "tex": folder / f"{experiment}.tex"}
     if kind == "mnistc":  # ODEtoODE Tables 1-2: corruption rows x model columns
         table = mnistc_table(runs, _setup_of(runs), model_order)
         text = mnistc_markdown(table, experiment, _setup_of(runs))
@@ -117,6 +123,8 @@ def build_table(results_dir: str | Path, experiment: str,
         text = to_markdown(table, experiment, reference)
     _write_csv(table, outputs["csv"])
     atomic_write_text(outputs["md"], text)
+    atomic_write_text(outputs["tex"], markdown_to_latex(text, label=experiment,
+                                                        source=outputs["md"].name))
     return outputs
 
 
@@ -215,7 +223,8 @@ def build_figure(results_dir: str | Path, experiment: str,
     results_dir = Path(results_dir)
     epochs, runs = _load_aggregate(results_dir, experiment)
     outputs = figure_paths(results_dir, experiment)
-    _write_figure(outputs, _main_figure(epochs, experiment_kind(runs), experiment, model_order,
+    drawn = with_outcome(epochs, runs) if "seed" in epochs else epochs
+    _write_figure(outputs, _main_figure(drawn, experiment_kind(runs), experiment, model_order,
                                         runs))
     if adjoint is None:
         adjoint = bool(adjoint_columns(epochs))

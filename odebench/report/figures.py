@@ -1,4 +1,11 @@
-"""Curves vs epoch/iteration with mean ± std bands, one line per model; adjoint-norm profiles."""
+"""Curves vs epoch/iteration with mean ± std bands, one line per model; adjoint-norm profiles.
+
+The mean and band of a model are over its completed runs only (``outcome`` column, see
+:mod:`odebench.report.outcomes`; every run counts as completed without one). A run that
+diverged or stopped at the NFE cap is drawn alone, thin and dashed in its model's colour,
+ending at its last finite value with × (diverged) or □ (NFE cap) there: no line is ever drawn
+on from an overflow, NaN or infinity.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from odebench.report.outcomes import COMPLETED, DIVERGED, NFE_CAP  # noqa: E402
 
 # Global L2 norm of the parameter gradients before clipping, epoch mean over iterations.
 GRAD_NORM_PANEL = ("grad_norm_mean", "‖∇θ‖₂ (mean over iterations)")
@@ -48,6 +57,10 @@ LOG_SPAN = 100.0
 ADJOINT_PREFIX = "adjoint_norm_"
 
 
+# The end of a stopped run's curve.
+STOPPED_MARKERS = {DIVERGED: "x", NFE_CAP: "s"}
+
+
 class NoAdjointProfileError(ValueError):
     """The epochs hold no ``adjoint_norm_<k>`` column, so there is no adjoint figure."""
 
@@ -81,21 +94,95 @@ def spans_decades(values: pd.Series | np.ndarray, span: float = LOG_SPAN) -> boo
     return len(values) > 1 and values.max() / values.min() > span
 
 
+def _colour(index: int) -> str:
+    """The ``index``-th colour of the property cycle: one colour per series in every panel."""
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return colours[index % len(colours)]
+
+
+def finite_curve(x: Sequence[float] | pd.Series | np.ndarray,
+                 y: Sequence[float] | pd.Series | np.ndarray,
+                 positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """One run's points, in order, up to its last finite value: NaN points (epochs that did
+    not measure the column) dropped, everything from the first ±inf on cut (an overflow ends
+    the curve); with ``positive`` (log axes) non-positive points dropped too."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    infinite = np.isinf(y)
+    if infinite.any():
+        cut = int(np.argmax(infinite))
+        x, y = x[:cut], y[:cut]
+    keep = ~np.isnan(y) & ~np.isnan(x)
+    if positive:
+        keep &= y > 0
+    return x[keep], y[keep]
+
+
+def split_runs(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
+    """(rows of the completed runs, [(outcome, rows of one stopped run), ...]) by the
+    ``outcome`` column (all completed without one), runs told apart by ``seed``."""
+    if "outcome" not in rows:
+        return rows, []
+    done = rows["outcome"] == COMPLETED
+    stopped = [(str(part["outcome"].iloc[0]), part)
+               for _, part in rows[~done].groupby("seed", sort=True)]
+    return rows[done], stopped
+
+
+def completed_stats(rows: pd.DataFrame, x: str, column: str,
+                    positive: bool = False) -> pd.DataFrame:
+    """Mean and std (0 for one run) of ``column`` over the runs (``seed``) of ``rows`` per
+    ``x``, each run cut at its last finite value first (:func:`finite_curve`)."""
+    parts = []
+    runs = rows.sort_values(x).groupby("seed", sort=False) if "seed" in rows else [(0, rows)]
+    for seed, run in runs:
+        xs, ys = finite_curve(run[x], run[column], positive)
+        parts.append(pd.DataFrame({x: xs, column: ys, "seed": seed}))
+    if not parts:
+        return pd.DataFrame(columns=["mean", "std"])
+    stats = pd.concat(parts).groupby(x)[column].agg(["mean", "std"])
+    stats["std"] = stats["std"].fillna(0.0)
+    return stats[np.isfinite(stats["mean"])]  # a mean can still overflow
+
+
+def draw_stopped(ax: plt.Axes, x: np.ndarray, y: np.ndarray, colour: str | tuple[float, ...],
+                 outcome: str, label: str | None = None, top: float | None = None) -> None:
+    """A stopped run: a thin dashed line to its last finite point, marked there (× diverged,
+    □ NFE cap); with ``top``, a marker above it sits on the top edge, unclipped."""
+    if not len(x):
+        return
+    ax.plot(x, y, color=colour, linewidth=0.9, linestyle="--", alpha=0.8, label=label)
+    marker = STOPPED_MARKERS.get(outcome)
+    if marker:
+        end = min(y[-1], top) if top is not None else y[-1]
+        ax.plot(x[-1:], [end], linestyle="none", marker=marker, color=colour, markersize=7,
+                markerfacecolor="none", markeredgewidth=1.5, clip_on=top is None)
+
+
 def _curve_panel(ax: plt.Axes, epochs: pd.DataFrame, column: str,
                  series: Sequence[tuple[str, str]], setting: pd.Series) -> None:
-    """Mean line and ± std band over seeds per (model, setting), NaN epochs left out."""
+    """Mean line and ± std band over the completed seeds per (model, setting), NaN epochs left
+    out; each stopped run alone (:func:`draw_stopped`)."""
     means = []
-    for model, value in series:
+    for index, (model, value) in enumerate(series):
         rows = epochs[(epochs["model"] == model) & (setting == value)]
-        stats = rows.dropna(subset=[column]).groupby("epoch")[column].agg(["mean", "std"])
-        if stats.empty:
-            continue
-        std = stats["std"].fillna(0.0)
-        line, = ax.plot(stats.index, stats["mean"], label=_line_label(model, value),
-                        marker="o" if len(stats) < 4 else None)
-        ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
-                        color=line.get_color(), alpha=0.2, linewidth=0)
-        means.append(stats["mean"].to_numpy())
+        completed, stopped = split_runs(rows)
+        colour, label = _colour(index), _line_label(model, value)
+        stats = completed_stats(completed, "epoch", column)
+        if not stats.empty:
+            std = stats["std"]
+            ax.plot(stats.index, stats["mean"], label=label, color=colour,
+                    marker="o" if len(stats) < 4 else None)
+            ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
+                            color=colour, alpha=0.2, linewidth=0)
+            means.append(stats["mean"].to_numpy())
+        labelled = set()
+        for outcome, run in stopped:
+            xs, ys = finite_curve(run.sort_values("epoch")["epoch"],
+                                  run.sort_values("epoch")[column])
+            first = outcome not in labelled and len(xs) > 0
+            draw_stopped(ax, xs, ys, colour, outcome, f"{label}: {outcome}" if first else None)
+            labelled |= {outcome} if first else set()
+            means.append(ys)
     if column in LOG_WHEN_WIDE and means and spans_decades(np.concatenate(means)):
         ax.set_yscale("log")
 
@@ -139,12 +226,14 @@ def adjoint_columns(epochs: pd.DataFrame) -> list[str]:
 
 
 class AdjointProfile(NamedTuple):
-    """One model's adjoint norms: ``grid`` (epoch x T - t, mean over seeds) and the
-    ``first``/``last`` epoch's profile over T - t (each seed's own, then the mean)."""
+    """One model's adjoint norms: ``grid`` (epoch x T - t, mean over the completed seeds) and
+    the ``first``/``last`` epoch's profile over T - t (each seed's own, then the mean);
+    ``left_out``: the stopped runs not averaged in."""
 
     grid: pd.DataFrame
     first: pd.Series
     last: pd.Series
+    left_out: int = 0
 
 
 def adjoint_profiles(epochs: pd.DataFrame, model_order: Sequence[str] | None = None
@@ -159,7 +248,7 @@ def adjoint_profiles(epochs: pd.DataFrame, model_order: Sequence[str] | None = N
     setting = _settings(epochs)
     profiles = {}
     for model, value in _series(epochs, model_order):
-        rows = epochs[(epochs["model"] == model) & (setting == value)]
+        rows, stopped = split_runs(epochs[(epochs["model"] == model) & (setting == value)])
         rows = rows.dropna(subset=columns, how="all").sort_values("epoch")
         if rows.empty:
             continue
@@ -168,7 +257,8 @@ def adjoint_profiles(epochs: pd.DataFrame, model_order: Sequence[str] | None = N
                             columns=range(min(steps), max(steps) + 1))
         per_seed = rows.groupby("seed")[columns]
         profiles[_line_label(model, value)] = AdjointProfile(
-            grid, per_seed.first().mean().set_axis(steps), per_seed.last().mean().set_axis(steps))
+            grid, per_seed.first().mean().set_axis(steps), per_seed.last().mean().set_axis(steps),
+            len(stopped))
     return profiles
 
 
@@ -203,7 +293,8 @@ def adjoint_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     grid = fig.add_gridspec(1 + heat_rows, columns, height_ratios=[1.3] + [1.0] * heat_rows)
     curves = fig.add_subplot(grid[0, :])
     for label, profile in profiles.items():
-        line, = curves.plot(profile.last.index, _positive(profile.last), label=label)
+        note = f" ({profile.left_out} stopped, not averaged)" if profile.left_out else ""
+        line, = curves.plot(profile.last.index, _positive(profile.last), label=label + note)
         if len(profile.grid.dropna(how="all")) > 1:
             curves.plot(profile.first.index, _positive(profile.first), linestyle="--",
                         color=line.get_color(), alpha=0.6)
@@ -234,23 +325,35 @@ def adjoint_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
 
 def norm_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
                 model_order: Sequence[str] | None = None) -> None:
-    """||h(t)||_2 at initialisation on a log scale, mean over inits (HBNODE Fig. 3,
-    NesterovNODE Fig. 2 left), with the exact |V2(t)| as reference."""
+    """||h(t)||_2 at initialisation on a log scale, mean over the completed inits (HBNODE
+    Fig. 3, NesterovNODE Fig. 2 left), with the exact |V2(t)| as reference; an init that blew
+    up is its own line, ending at its last finite norm with × (:func:`draw_stopped`)."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    finite = epochs[np.isfinite(epochs["h_norm"]) & (epochs["h_norm"] > 0)]
-    for model, _ in _series(epochs, model_order):
-        stats = finite[finite["model"] == model].groupby("t")["h_norm"].mean()
-        stats = stats[np.isfinite(stats)]  # a mean can overflow where one init blew up
-        ax.plot(stats.index, stats.values, label=model)
     exact = epochs.groupby("t")["exact_norm"].first()
     exact = exact[exact > 0]
-    ax.plot(exact.index, exact.values, "k--", label="exact |V2|")
+    finite = epochs["h_norm"][np.isfinite(epochs["h_norm"]) & (epochs["h_norm"] > 0)]
+    values = np.concatenate([finite.to_numpy(), exact.to_numpy()])
+    top = min(values.max() * 2, 1e30) if len(values) else None  # blow-ups leave the top
     ax.set_yscale("log")
-    values = np.concatenate([finite["h_norm"].to_numpy(), exact.to_numpy()])
-    if len(values):
-        ax.set_ylim(values.min() / 2, min(values.max() * 2, 1e30))  # blow-ups leave the top
+    if top is not None:  # before plotting: no autoscaling over a 1e300 blow-up
+        ax.set_ylim(values.min() / 2, top)
+    models = list(dict.fromkeys(m for m, _ in _series(epochs, model_order)))
+    for index, model in enumerate(models):
+        completed, stopped = split_runs(epochs[epochs["model"] == model])
+        stats = completed_stats(completed, "t", "h_norm", positive=True)
+        if not stats.empty:
+            ax.plot(stats.index, stats["mean"], label=model, color=_colour(index))
+        labelled = set()
+        for outcome, run in stopped:
+            run = run.sort_values("t")
+            xs, ys = finite_curve(run["t"], run["h_norm"], positive=True)
+            first = outcome not in labelled and len(xs) > 0
+            draw_stopped(ax, xs, ys, _colour(index), outcome,
+                         f"{model}: {outcome}" if first else None, top=top)
+            labelled |= {outcome} if first else set()
+    ax.plot(exact.index, exact.values, "k--", label="exact |V2|")
     ax.set_xlabel("t")
-    ax.set_ylabel("‖h(t)‖₂ (mean over initialisations)")
+    ax.set_ylabel("‖h(t)‖₂ (mean over completed initialisations)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")
     ax.set_title(title)

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from odebench.report.formatting import fixed, value
+from odebench.report.outcomes import COMPLETED, MISSING_SUMMARY, outcome_text
 from odebench.report.reference_mnistc import PAPER_CAPTIONS, PAPER_TABLES, ROW_LABELS, ROWS
 
 ODETOODE_PREFIX = "odetoode"
@@ -28,25 +30,34 @@ def model_label(name: str) -> str:
 
 def mnistc_table(runs: pd.DataFrame, setup: str,
                  model_order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Tidy: one row per (corruption, model) with our mean/std test accuracy (%) over seeds
-    and the paper's number for the same cell."""
+    """Tidy: one row per (corruption, model) with our mean/std test accuracy (%) over the
+    completed seeds (std NaN for one) and the paper's number for the same cell; ``excluded``
+    names the model's seeds left out of the mean (``1 diverged``), "" when none."""
     paper = PAPER_TABLES.get(setup, {})
     models = list(model_order or [])
     models += sorted(set(runs["model"]) - set(models)) if not runs.empty else []
     models = [m for m in models if not runs.empty and m in set(runs["model"])]
+    # ``runs`` are the summaries themselves (a frame without a status column, built by hand,
+    # counts as completed)
+    status = runs["status"] if "status" in runs else pd.Series(COMPLETED, index=runs.index)
+    runs = runs.assign(outcome=status.fillna(MISSING_SUMMARY).astype(str))
     rows = []
     for corruption in ROWS:
         column = f"final_test_accuracy_{corruption}"
         for model in models:
-            values = (runs.loc[runs["model"] == model, column].dropna() * 100
-                      if column in runs else pd.Series(dtype=float))
+            mine = runs[runs["model"] == model]
+            done = mine[mine["outcome"] == COMPLETED]
+            stopped = mine[mine["outcome"] != COMPLETED]["outcome"].value_counts()
+            values = (done[column].dropna() * 100 if column in runs
+                      else pd.Series(dtype=float))
             rows.append({
                 "corruption": corruption, "model": model, "runs": int(values.count()),
                 "accuracy_mean": float(values.mean()) if len(values) else math.nan,
-                "accuracy_std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                "paper_accuracy": paper.get(corruption, {}).get(model, math.nan)})
+                "accuracy_std": float(values.std(ddof=1)) if len(values) > 1 else math.nan,
+                "paper_accuracy": paper.get(corruption, {}).get(model, math.nan),
+                "excluded": outcome_text(stopped) if len(stopped) else ""})
     return pd.DataFrame(rows, columns=["corruption", "model", "runs", "accuracy_mean",
-                                       "accuracy_std", "paper_accuracy"])
+                                       "accuracy_std", "paper_accuracy", "excluded"])
 
 
 def row_winners(table: pd.DataFrame, column: str) -> dict[str, list[str]]:
@@ -76,9 +87,9 @@ def _printed_wins(setup: str) -> int | None:
     return odetoode_wins(row_winners(full, "value"))
 
 
-def _pct(value: float) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value:.2f}"
+def _pct(number: float) -> str:
+    """A percentage with the paper's two decimals (``55.00``)."""
+    return fixed(number, 2)
 
 
 def mnistc_markdown(table: pd.DataFrame, experiment: str, setup: str) -> str:
@@ -88,9 +99,10 @@ def mnistc_markdown(table: pd.DataFrame, experiment: str, setup: str) -> str:
     ours, paper = row_winners(table, "accuracy_mean"), row_winners(table, "paper_accuracy")
     header = ["corruption", *[model_label(m) for m in models], "best (ours)", "best (paper)"]
     lines = [f"# {experiment}: MNIST-C test accuracy (%)", "",
-             f"Ours (train on clean MNIST, test on each corruption; mean over seeds) with "
-             f"{PAPER_CAPTIONS.get(setup, 'the paper')} in brackets; **bold**: best of the "
-             "row on that side.", "",
+             f"Ours (train on clean MNIST, test on each corruption; mean over the seeds that "
+             f"completed) with {PAPER_CAPTIONS.get(setup, 'the paper')} in brackets; **bold**: "
+             "best of the row on that side. Seeds that diverged, stopped at the NFE cap or have "
+             "no summary are never averaged in: they are listed under the table.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for corruption, group in table.groupby("corruption", sort=False):
         cells = [ROW_LABELS.get(corruption, corruption)]
@@ -105,6 +117,11 @@ def mnistc_markdown(table: pd.DataFrame, experiment: str, setup: str) -> str:
         cells.append(", ".join(model_label(m) for m in ours.get(corruption, [])) or "–")
         cells.append(", ".join(model_label(m) for m in paper.get(corruption, [])) or "–")
         lines.append("| " + " | ".join(cells) + " |")
+    excluded = table.drop_duplicates("model") if "excluded" in table else table.iloc[:0]
+    excluded = [f"{model_label(r['model'])}: {r['excluded']}" for _, r in excluded.iterrows()
+                if r["excluded"]]
+    if excluded:
+        lines += ["", "Not averaged (did not complete): " + "; ".join(excluded) + "."]
     rows = table["corruption"].nunique()
     printed = _printed_wins(setup)
     lines += ["", f"ODEtoODE wins (rows whose best cell is an ODEtoODE model, among the models "
@@ -131,7 +148,7 @@ def mnistc_figure(table: pd.DataFrame, paths: Sequence[Path], title: str) -> Non
     for j, model in enumerate(models):
         part = table[table["model"] == model].set_index("corruption").reindex(corruptions)
         x = np.arange(len(corruptions)) + (j - (len(models) - 1) / 2) * width
-        ax.bar(x, part["accuracy_mean"], width, yerr=part["accuracy_std"],
+        ax.bar(x, part["accuracy_mean"], width, yerr=part["accuracy_std"].fillna(0.0),
                color=colours(j % 20), label=model_label(model))
         ax.scatter(x, part["paper_accuracy"], marker="_", color="black", s=40, zorder=3)
     ax.set_xticks(np.arange(len(corruptions)),
@@ -175,8 +192,9 @@ def integrator_table(epochs: pd.DataFrame) -> pd.DataFrame:
                        isospectral_deviation=("isospectral_deviation", "max")).reset_index()
 
 
-def _sci(value: float) -> str:
-    return "–" if pd.isna(value) else f"{value:.3g}"
+def _sci(number: float) -> str:
+    """A ratio, bound or defect to 3 significant digits (``1 × 10⁻¹⁵``)."""
+    return value(number, 3)
 
 
 def theory_markdown(table: pd.DataFrame, integrators: pd.DataFrame, experiment: str) -> str:

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from odebench.report.formatting import value  # noqa: E402
 from odebench.structure.optim_flows import OBJECTIVES_2D  # noqa: E402
 
 #: Losses are clipped to this floor on the log axis (HB and Adam reach ~1e-90 on the camelback).
@@ -134,8 +135,8 @@ def optim_markdown(summary: pd.DataFrame, experiment: str) -> str:
                   f"final F − F* | final (x, y) | reached {REACH_TOL:g} |",
                   "|---|---|---|---|---|---|"]
         for _, r in part.iterrows():
-            lines.append(f"| {r['problem']} | {r['method']} | {r['final']:g} | "
-                         f"{r['final_loss']:.3g} | ({r['final_x']:.3g}, {r['final_y']:.3g}) | "
-                         f"{r[reached]} |")
+            lines.append(f"| {r['problem']} | {r['method']} | {value(r['final'])} | "
+                         f"{value(r['final_loss'], 3)} | ({value(r['final_x'], 3)}, "
+                         f"{value(r['final_y'], 3)}) | {r[reached]} |")
         lines.append("")
     return "\n".join(lines)

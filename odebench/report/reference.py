@@ -1,6 +1,6 @@
 """The papers' reference numbers, as data, keyed by experiment id and run key.
 
-Numbers printed in the papers (paper-nesterov.md §3; the HBNODE paper has no result table,
+Numbers printed in the papers (NesterovNODE Tables 2-3; the HBNODE paper has no result table,
 its results are figures only), and, where a paper gives figures only, numbers recovered from
 the official repository's training logs; those say so in their header and note.
 """

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from odebench.report.formatting import mean_std, value
+from odebench.report.outcomes import COMPLETED, OUTCOME_RULE, outcome_sort_key, with_outcome
+
 POLICY_LABELS = {"odetoode": "ODEtoODE", "deepnet": "DeepNet", "deepresnet": "DeepResNet",
                  "baseode": "BaseODE", "nanode": "NANODE", "hypernet": "HyperNet"}
 RETURN_COLUMN = "eval_return"
@@ -44,39 +47,57 @@ def final_returns(epochs: pd.DataFrame) -> pd.DataFrame:
 
 def rl_table(epochs: pd.DataFrame, runs: pd.DataFrame,
              model_order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Tidy: one row per (env, policy) with mean/std over seeds of the final, initial and best
-    return, the gain over the initial return, env steps and s/iteration, and parameters."""
+    """Tidy: one row per (env, policy) x outcome with mean/std over seeds (std NaN for one)
+    of the final, initial and best return, the gain over the initial return, env steps and
+    s/iteration, and parameters. Completed seeds make a policy's row; diverged ones (or
+    seeds without a summary) a row of their own
+    (:data:`~odebench.report.outcomes.OUTCOME_RULE`)."""
     per_seed = final_returns(epochs)
     if per_seed.empty:
-        return pd.DataFrame(columns=["env", "policy", "runs"])
+        return pd.DataFrame(columns=["env", "policy", "outcome", "runs"])
     per_seed["gain"] = per_seed["final_return"] - per_seed["initial_return"]
     params = {}
-    if not runs.empty and "n_params" in runs:
-        for _, r in runs.assign(env=runs["setting"].map(env_of)).iterrows():
-            params[(r["env"], r["model"])] = r["n_params"]
+    statuses = pd.DataFrame(columns=["env", "policy", "seed", "status"])
+    if not runs.empty:
+        with_env = runs.assign(env=runs["setting"].fillna("").map(env_of))
+        if "n_params" in runs:
+            for _, r in with_env.iterrows():
+                params[(r["env"], r["model"])] = r["n_params"]
+        statuses = with_env.rename(columns={"model": "policy"})
+    per_seed = with_outcome(per_seed, statuses, keys=("env", "policy", "seed"))
     order = [p for p in (model_order or []) if p in set(per_seed["policy"])]
     order += sorted(set(per_seed["policy"]) - set(order))
     rows = []
     for env in sorted(per_seed["env"].unique()):
         for policy in order:
-            group = per_seed[(per_seed["env"] == env) & (per_seed["policy"] == policy)]
-            if group.empty:
-                continue
-            row = {"env": env, "policy": policy, "runs": len(group),
-                   "n_params": params.get((env, policy))}
-            for column in ("final_return", "initial_return", "best_return", "gain",
-                           "env_steps", "seconds_per_iteration"):
-                values = group[column].dropna()
-                row[f"{column}_mean"] = float(values.mean()) if len(values) else math.nan
-                row[f"{column}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-            rows.append(row)
+            alike = per_seed[(per_seed["env"] == env) & (per_seed["policy"] == policy)]
+            for outcome in sorted(set(alike["outcome"]), key=outcome_sort_key):
+                group = alike[alike["outcome"] == outcome]
+                row = {"env": env, "policy": policy, "outcome": outcome, "runs": len(group),
+                       "n_params": params.get((env, policy))}
+                for column in ("final_return", "initial_return", "best_return", "gain",
+                               "env_steps", "seconds_per_iteration"):
+                    values = group[column].dropna()
+                    row[f"{column}_mean"] = float(values.mean()) if len(values) else math.nan
+                    row[f"{column}_std"] = (float(values.std(ddof=1)) if len(values) > 1
+                                            else math.nan)
+                rows.append(row)
     return pd.DataFrame(rows)
+
+
+def completed_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows averaging completed seeds (all rows of a table without ``outcome``)."""
+    if "outcome" not in table:
+        return table
+    return table[table["outcome"] == COMPLETED]
 
 
 def learned(row: pd.Series) -> bool:
     """A policy learned on an env when its mean gain exceeds the seed spread of its final
-    return (and is positive); our operational reading of the paper's "not learning at all"."""
+    return (and is positive); our operational reading of the paper's "not learning at all".
+    A single seed has no spread: its gain only has to be positive."""
     gain, spread = row["gain_mean"], row["final_return_std"]
+    spread = 0.0 if pd.isna(spread) else spread
     return bool(gain > 0 and gain > spread)
 
 
@@ -87,7 +108,9 @@ class Claim:
 
 
 def _ranking(table: pd.DataFrame, env: str) -> list[str]:
-    group = table[table["env"] == env].sort_values("final_return_mean", ascending=False)
+    """Policies by mean final return of their completed seeds, best first."""
+    group = completed_rows(table)
+    group = group[group["env"] == env].sort_values("final_return_mean", ascending=False)
     return list(group["policy"])
 
 
@@ -129,8 +152,8 @@ def _others_fail_somewhere(table: pd.DataFrame) -> tuple[str, str]:
         return "not checked", "needs more than one environment"
     evidence, failing = [], []
     for policy in sorted(set(table["policy"]) - {"odetoode"}):
-        failed = [r["env"] for _, r in table[table["policy"] == policy].iterrows()
-                  if not learned(r)]
+        failed = [env for env in envs if env in set(table.loc[table["policy"] == policy, "env"])
+                  and not _learned_on(table, env, policy)]
         evidence.append(f"{POLICY_LABELS.get(policy, policy)}: "
                         f"{', '.join(failed) if failed else 'learned everywhere'}")
         failing.append(bool(failed))
@@ -139,11 +162,19 @@ def _others_fail_somewhere(table: pd.DataFrame) -> tuple[str, str]:
     return ("holds" if all(failing) else "does not hold"), "; ".join(evidence)
 
 
+def _learned_on(table: pd.DataFrame, env: str, policy: str) -> bool:
+    """:func:`learned` by the completed seeds' row; a policy whose every seed diverged on
+    ``env`` did not learn there."""
+    rows = completed_rows(table)
+    rows = rows[(rows["env"] == env) & (rows["policy"] == policy)]
+    return bool(len(rows)) and learned(rows.iloc[0])
+
+
 def _odetoode_learns_everywhere(table: pd.DataFrame) -> tuple[str, str]:
-    rows = table[table["policy"] == "odetoode"]
-    if rows.empty:
+    envs = sorted(table.loc[table["policy"] == "odetoode", "env"].unique())
+    if not envs:
         return "not checked", "ODEtoODE was not run"
-    verdicts = {r["env"]: learned(r) for _, r in rows.iterrows()}
+    verdicts = {env: _learned_on(table, env, "odetoode") for env in envs}
     return ("holds" if all(verdicts.values()) else "does not hold"), "; ".join(
         f"{e}: {'learned' if v else 'did not learn'}" for e, v in verdicts.items())
 
@@ -173,26 +204,26 @@ def check_claims(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cell(mean: float, std: float) -> str:
-    return "–" if pd.isna(mean) else f"{mean:.4g} ± {std:.3g}"
-
-
 def rl_markdown(table: pd.DataFrame, claims: pd.DataFrame, experiment: str) -> str:
     lines = [f"# {experiment}: evolution strategies on MuJoCo", "",
-             "Return of the current parameters (mean ± std over seeds); gain = final − "
-             "initial return. A policy *learned* when its gain is positive and larger than "
-             "the seed spread of its final return.", "",
+             "Return of the current parameters (mean ± std over seeds, rounded to the std's "
+             "first significant digit); gain = final − initial return. A policy *learned* "
+             "when its gain is positive and larger than the seed spread of its final return. "
+             f"{OUTCOME_RULE} The claims are checked on the completed rows.", "",
              "| env | policy | runs | params | final return | initial return | best return "
              "| gain | env steps | s / iteration |", "|" + "---|" * 10]
     for _, r in table.iterrows():
         params = "–" if pd.isna(r.get("n_params")) else str(int(r["n_params"]))
-        lines.append(
-            f"| {r['env']} | {POLICY_LABELS.get(r['policy'], r['policy'])} | {r['runs']} | "
-            f"{params} | {_cell(r['final_return_mean'], r['final_return_std'])} | "
-            f"{_cell(r['initial_return_mean'], r['initial_return_std'])} | "
-            f"{_cell(r['best_return_mean'], r['best_return_std'])} | "
-            f"{_cell(r['gain_mean'], r['gain_std'])} | {r['env_steps_mean']:.0f} | "
-            f"{r['seconds_per_iteration_mean']:.3g} |")
+        policy = POLICY_LABELS.get(r["policy"], r["policy"])
+        outcome = r.get("outcome", COMPLETED)
+        if isinstance(outcome, str) and outcome != COMPLETED:
+            policy = f"{policy} ({outcome})"
+        cells = [r["env"], policy, str(r["runs"]), params,
+                 *(mean_std(r[f"{c}_mean"], r[f"{c}_std"])
+                   for c in ("final_return", "initial_return", "best_return", "gain")),
+                 value(round(r["env_steps_mean"]) if pd.notna(r["env_steps_mean"]) else None),
+                 value(r["seconds_per_iteration_mean"], 3)]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## The paper's claims (ODEtoODE Sec. 5.1.3, Fig. 2)", "",
               "| claim | verdict | evidence |", "|---|---|---|"]
     for _, c in claims.iterrows():
@@ -203,10 +234,17 @@ def rl_markdown(table: pd.DataFrame, claims: pd.DataFrame, experiment: str) -> s
 def rl_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
               model_order: Sequence[str] | None = None) -> None:
     """Fig. 2 form: one column per environment; return vs ES iteration (top) and vs
-    environment steps (bottom), mean ± std over seeds, one line per policy."""
+    environment steps (bottom), mean ± std over the completed seeds, one line per policy; a
+    diverged run alone, ending with × at its last evaluation."""
     import matplotlib.pyplot as plt
 
-    from odebench.report.figures import save_figure
+    from odebench.report.figures import (
+        completed_stats,
+        draw_stopped,
+        finite_curve,
+        save_figure,
+        split_runs,
+    )
 
     frame = _with_env(epochs)
     envs = sorted(frame["env"].unique())
@@ -222,15 +260,23 @@ def rl_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
                 subset=[column])
             if part.empty:
                 continue
-            stats = part.groupby("iteration").agg(mean=(column, "mean"), std=(column, "std"),
-                                                  steps=("env_steps", "mean"))
-            std = stats["std"].fillna(0.0).to_numpy()
-            for row, x in enumerate((stats.index.to_numpy(), stats["steps"].to_numpy())):
+            label = POLICY_LABELS.get(policy, policy)
+            completed, stopped = split_runs(part)
+            stats = completed_stats(completed, "iteration", column)
+            steps = completed.groupby("iteration")["env_steps"].mean().reindex(stats.index)
+            for row, x in enumerate((stats.index.to_numpy(), steps.to_numpy())):
                 ax = axes[row][j]
-                ax.plot(x, stats["mean"], color=colours(k % 10),
-                        label=POLICY_LABELS.get(policy, policy))
-                ax.fill_between(x, stats["mean"] - std, stats["mean"] + std,
-                                color=colours(k % 10), alpha=0.2)
+                if not stats.empty:
+                    ax.plot(x, stats["mean"], color=colours(k % 10), label=label)
+                    ax.fill_between(x, stats["mean"] - stats["std"],
+                                    stats["mean"] + stats["std"], color=colours(k % 10),
+                                    alpha=0.2)
+                for n, (outcome, run) in enumerate(stopped):
+                    run = run.sort_values("iteration")
+                    xs, ys = finite_curve(run["iteration" if row == 0 else "env_steps"],
+                                          run[column])
+                    draw_stopped(ax, xs, ys, colours(k % 10), outcome,
+                                 f"{label}: {outcome}" if n == 0 else None)
         axes[0][j].set_title(env)
         axes[0][j].set_xlabel("ES iteration")
         axes[1][j].set_xlabel("environment steps")

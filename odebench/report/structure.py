@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from odebench.report.formatting import value
+
 PROPERTY_LABELS = {
     "flow_lipschitz": "flow Lipschitz (empirical)",
     "one_sided_lipschitz": "one-sided Lipschitz ν",
@@ -45,9 +47,10 @@ def structure_table(epochs: pd.DataFrame, model_order: Sequence[str] | None = No
     return table.sort_values(["phase", "model"], kind="stable").reset_index(drop=True)
 
 
-def _cell(value: float, applicable: bool) -> str:
-    return f"{value:.3g}" if applicable and math.isfinite(value) else (
-        "∞" if applicable else "n/a")
+def _cell(number: float, applicable: bool) -> str:
+    """A measured property to 3 significant digits (:func:`~odebench.report.formatting.value`,
+    ``∞`` for an unbounded one), ``n/a`` where the model cannot have it."""
+    return value(number, 3) if applicable else "n/a"
 
 
 def structure_markdown(table: pd.DataFrame, experiment: str,

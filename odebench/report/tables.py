@@ -1,12 +1,13 @@
-"""Per-model tables (mean ± std over seeds) from run records."""
+"""Per-model tables (mean ± std over the completed seeds) from run records."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from odebench.report.formatting import mean_std, value
+from odebench.report.outcomes import COMPLETED, OUTCOME_RULE, outcome_sort_key, with_outcome
 from odebench.report.reference import Reference
 
 # name -> (how it is computed per run from epochs.csv, readable header)
@@ -84,11 +85,6 @@ def per_run(epochs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _status_text(statuses: pd.Series) -> str:
-    counts = statuses.fillna("missing summary").value_counts()
-    return ", ".join(f"{n} {status}" for status, n in counts.items())
-
-
 def _setting_sort_key(setting: str) -> tuple:
     name, _, value = setting.partition("=")
     try:
@@ -104,20 +100,20 @@ def run_key(model: str, setting: str) -> str:
 def model_table(epochs: pd.DataFrame, summaries: pd.DataFrame,
                 model_order: Sequence[str] | None = None, kind: str | None = None,
                 reference: Reference | None = None) -> pd.DataFrame:
-    """Tidy table: one row per model (x setting) with ``<stat>_mean``/``_std`` over seeds.
+    """Tidy table: one row per model (x setting) x outcome with ``<stat>_mean``/``_std``
+    over seeds (std NaN for a single run).
 
-    ``kind`` narrows the statistics to those of :data:`KIND_STATISTICS`; ``reference`` adds
-    the paper's number for each row in its own column.
+    The completed runs of a model make its row; runs that diverged, hit the NFE cap or have
+    no summary get one row per outcome after it (:data:`~odebench.report.outcomes.OUTCOME_RULE`),
+    never averaged in with the completed ones. ``kind`` narrows the statistics to those of
+    :data:`KIND_STATISTICS`; ``reference`` adds the paper's number to each completed row.
     """
     names = KIND_STATISTICS.get(kind, tuple(STATISTICS)) if kind else tuple(STATISTICS)
     runs = per_run(epochs)
     if runs.empty:
-        return pd.DataFrame(columns=["model", "setting", "runs"])
-    if not summaries.empty:
-        summaries = with_setting(summaries)[["model", "setting", "seed", "status"]]
-        runs = runs.merge(summaries, on=["model", "setting", "seed"], how="left")
-    else:
-        runs["status"] = None
+        return pd.DataFrame(columns=["model", "setting", "outcome", "runs"])
+    summaries = with_setting(summaries) if not summaries.empty else summaries
+    runs = with_outcome(runs, summaries)
     order = [m for m in (model_order or []) if m in set(runs["model"])]
     order += sorted(set(runs["model"]) - set(order))
     rows = []
@@ -125,31 +121,35 @@ def model_table(epochs: pd.DataFrame, summaries: pd.DataFrame,
         settings = sorted(set(runs.loc[runs["model"] == model, "setting"]),
                           key=_setting_sort_key)
         for setting in settings:
-            group = runs[(runs["model"] == model) & (runs["setting"] == setting)]
-            row = {"model": model, "setting": setting, "runs": len(group),
-                   "status": _status_text(group["status"])}
-            for name in names:
-                if name in group and group[name].notna().any():
-                    row[f"{name}_mean"] = group[name].mean()
-                    row[f"{name}_std"] = (group[name].std(ddof=1) if group[name].count() > 1
-                                          else 0.0)
-            if reference is not None:
-                row[reference.column] = reference.values.get(run_key(model, setting))
-            rows.append(row)
+            alike = runs[(runs["model"] == model) & (runs["setting"] == setting)]
+            for outcome in sorted(set(alike["outcome"]), key=outcome_sort_key):
+                group = alike[alike["outcome"] == outcome]
+                row = {"model": model, "setting": setting, "outcome": outcome,
+                       "runs": len(group), "status": f"{len(group)} {outcome}"}
+                for name in names:
+                    if name in group and group[name].notna().any():
+                        row[f"{name}_mean"] = group[name].mean()
+                        row[f"{name}_std"] = group[name].std(ddof=1)  # NaN for one run
+                if reference is not None:
+                    row[reference.column] = (reference.values.get(run_key(model, setting))
+                                             if outcome == COMPLETED else None)
+                rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _fmt(value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    magnitude = abs(value)
-    if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e5):
-        return f"{value:.3g}"
-    return f"{value:.4g}" if magnitude < 10 else f"{value:.1f}"
+def row_label(model: str, outcome: str) -> str:
+    """``node`` for completed runs, ``node (diverged)`` for the row of stopped ones."""
+    return model if outcome in (COMPLETED, "") else f"{model} ({outcome})"
+
+
+CAPTION = ("Mean ± std over seeds (one run per seed), both rounded to the std's first "
+           "significant digit; a single run shows its value alone. " + OUTCOME_RULE)
 
 
 def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = None) -> str:
-    """The same table, readable: ``mean ± std`` cells, the paper's numbers beside ours."""
+    """The same table, readable: ``mean ± std`` cells (:func:`~odebench.report.formatting.
+    mean_std`), stopped runs' rows labelled ``<model> (<outcome>)``, the paper's numbers
+    beside ours."""
     stats = [(name, header) for name, (_, header) in STATISTICS.items()
              if f"{name}_mean" in table]
     papers = ([(reference.column, reference.header)]
@@ -157,15 +157,17 @@ def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = N
     sweep = "setting" in table and table["setting"].fillna("").astype(bool).any()
     header = ["model", *(["setting"] if sweep else []), "runs", *[h for _, h in stats],
               *[h for _, h in papers], "status"]
-    lines = [f"# {title}", "", "Mean ± std over seeds (one run per seed).", "",
+    lines = [f"# {title}", "", CAPTION, "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
-        cells = [str(row["model"]), *([str(row["setting"])] if sweep else []), str(row["runs"])]
+        outcome = row["outcome"] if "outcome" in row and isinstance(row["outcome"], str) \
+            else COMPLETED
+        cells = [row_label(str(row["model"]), outcome),
+                 *([str(row["setting"])] if sweep else []), str(row["runs"])]
         for name, _ in stats:
-            mean, std = row.get(f"{name}_mean"), row.get(f"{name}_std")
-            cells.append("–" if pd.isna(mean) else f"{_fmt(mean)} ± {_fmt(std)}")
+            cells.append(mean_std(row.get(f"{name}_mean"), row.get(f"{name}_std")))
         for column, _ in papers:
-            cells.append("–" if pd.isna(row[column]) else _fmt(row[column]))
+            cells.append(value(row[column]))
         cells.append(str(row["status"]))
         lines.append("| " + " | ".join(cells) + " |")
     if papers and reference.note:

@@ -63,9 +63,9 @@ class ESConfig:
     sigma: float = 0.1  # perturbation stddev (Sec. 5.1: "stddev = 0.1")
     step: float = 0.01  # step size δ (Sec. 5.1: δ = 0.01)
     perturbations: int = 200  # k per iteration (Sec. 5.1: k = 200, following [15])
-    antithetic: bool = False  # plain forward MC estimator (Sec. 4.2; spec §1.8)
-    rank_shaping: bool = False  # raw returns in the estimator (Sec. 4.2; spec §1.8)
-    baseline: str = "none"  # no baseline subtraction (Sec. 4.2; spec §1.8)
+    antithetic: bool = False  # plain forward MC estimator (Sec. 4.2; docs/PAPERS.md)
+    rank_shaping: bool = False  # raw returns in the estimator (Sec. 4.2; docs/PAPERS.md)
+    baseline: str = "none"  # no baseline subtraction (Sec. 4.2; docs/PAPERS.md)
     # Unspecified by the paper (Sec. 5.1.2: "standard Monte Carlo"). Ours: projected, so every
     # perturbed policy keeps orthogonal W_i; ambient θ + σε (the theory's literal form, Sec.
     # 4.2) let Q, N, W0 leave their manifolds and ODEtoODE's W-sequence overflow to NaN on
@@ -73,7 +73,7 @@ class ESConfig:
     perturbation: str = "projected"
     update: str = "riemannian"  # exp-map updates of Eqs. 8-9 (Sec. 5.1.2)
     schedule: str = "constant"  # constant δ in the experiments (Sec. 5.1); srgd: Theorem 1
-    wide_stiefel: str = "transpose"  # tall rule on Ω^T [derived, spec §1.8]; literal: Eq. 9
+    wide_stiefel: str = "transpose"  # tall rule on Ω^T [derived; docs/PAPERS.md]; literal: Eq. 9
 
     def __post_init__(self) -> None:
         for name in ("sigma", "step"):
@@ -158,7 +158,7 @@ class ES:
         """α of update τ (default: the next one): step, or step τ^{-1/2} under srgd.
 
         τ counts updates from 1; update τ uses the gradient at θ^(τ-1), the parameters the
-        returns were measured at (Theorem 1's θ^(τ) there is a typo, spec §1.8).
+        returns were measured at (Theorem 1's θ^(τ) there is a typo).
         """
         tau = self.iteration + 1 if tau is None else tau
         if tau < 1:

@@ -7,7 +7,7 @@ Per block kind, for an ambient gradient ``g`` of the block and a step ``alpha`` 
 * ``orthogonal`` and tall ``stiefel`` (``Ω^T Ω = I``): ``exp(alpha (g Ω^T - Ω g^T)) Ω``;
 * wide ``stiefel`` (``Ω Ω^T = I``), rule ``"transpose"``: ``Ω exp(alpha (Ω^T g - g^T Ω))``, the
   tall rule applied to ``Ω^T``; rule ``"literal"``: Eq. 9 as printed, ``exp(alpha (g Ω^T -
-  Ω g^T)) Ω``, which never changes the row space of a wide Ω (the pitfall of spec §1.8).
+  Ω g^T)) Ω``, which never changes the row space of a wide Ω (docs/PAPERS.md, ODEtoODE).
 
 The exponentials are of skew matrices, hence orthogonal, so a point on its manifold stays on it
 to rounding error, with no re-orthonormalisation. Matrix exponentials use ``scipy.linalg.expm``
@@ -88,7 +88,7 @@ def riemannian_update(layout: ParamLayout, theta: np.ndarray, grad: np.ndarray, 
 
 
 def constraint_residuals(layout: ParamLayout, theta: np.ndarray) -> dict[str, float | np.ndarray]:
-    """Frobenius distance of each constrained block from its manifold (spec §4.5 item 2).
+    """Frobenius distance of each constrained block from its manifold (ODEtoODE Sec. 4.2).
 
     Tall Stiefel ``||Ω^T Ω - I||``, wide Stiefel ``||Ω Ω^T - I||``, orthogonal ``||W^T W - I||``,
     symmetric ``||Q - Q^T||``; Euclidean blocks are left out. ``theta`` ``[D]`` gives floats,

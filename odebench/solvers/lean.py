@@ -322,6 +322,9 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
 
     t0 = ts[0]
     f0 = call(t0, y0)
+    # Without a graph to record, the stages go into one preallocated buffer per step (fewer
+    # copies than stacking them anew at every stage; the same sums either way).
+    buffered = not (f0.requires_grad or y0.requires_grad)
     h_t = None
     if options.get("first_step") is None:
         dt, h_t = _initial_step(call, t0, y0, f0, rtol_t, atol_t, _DP_ORDER - 1, norm)
@@ -411,7 +414,11 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
                 dts = (torch.tensor(dt, dtype=torch.float64, device=device) - delta).to(dtype)
             else:
                 dts = dtf
-            ks = [f]
+            if buffered:  # stages written into one buffer, as torchdiffeq does
+                kstack = torch.empty((*f.shape, 7), dtype=dtype, device=device)
+                kstack[..., 0] = f
+            else:  # autograd: stack the stages (no in-place writes into the graph)
+                ks = [f]
             yi = y
             for i in range(6):
                 a_i = alpha[i]
@@ -424,10 +431,18 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
                     shift = (delta - float(a_i) * delta).to(dtype)
                 else:
                     shift = delta_y if c0 else None
-                yi = y + torch.sum(torch.stack(ks, dim=-1) * (beta[i] * dts), dim=-1)
-                ks.append(call(ti, yi, shift))
-            kstack = torch.stack(ks, dim=-1)
-            y1, f1 = yi, ks[-1]
+                if buffered:
+                    yi = y + torch.sum(kstack[..., :i + 1] * (beta[i] * dts), dim=-1)
+                    kstack[..., i + 1] = call(ti, yi, shift)
+                else:
+                    yi = y + torch.sum(torch.stack(ks, dim=-1) * (beta[i] * dts), dim=-1)
+                    ks.append(call(ti, yi, shift))
+            if buffered:
+                f1 = kstack[..., 6]
+            else:
+                kstack = torch.stack(ks, dim=-1)
+                f1 = ks[-1]
+            y1 = yi
             y1_error = torch.sum(kstack * (dtf * c_error), dim=-1)
             error_tol = atol_v + rtol_v * torch.max(y.abs(), y1.abs())
             error_ratio = norm(y1_error / error_tol).abs().item()
@@ -439,7 +454,7 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
                 accept = True
             steps.append((tb, dt, accept))
             if accept:
-                step_data = (y, y1, ks[0], f1, kstack, dts)
+                step_data = (y, y1, kstack[..., 0] if buffered else ks[0], f1, kstack, dts)
                 step_c = (c0, c1)
                 shifted = c1 != 0
                 coeffs = None

@@ -175,8 +175,8 @@ def adam(grad: Grad, x0, lr: float, beta1: float, beta2: float, eps: float,
     uncorrected and only the copies used in the step are divided by (1 - beta^k).
 
     The review's eq. (53) puts the 1/(1 - beta^j) factor inside the moment recursion, which
-    compounds the correction and is not Adam as published (nor ``torch.optim.Adam``); the spec
-    (paper-structure.md Sec. 0) lists it among the source errors to correct, so we use Kingma--Ba.
+    compounds the correction and is not Adam as published (nor ``torch.optim.Adam``); it is a
+    source error (docs/PAPERS.md), so we use Kingma--Ba.
     """
     xs = np.empty((iterations + 1, np.size(x0)))
     x = np.array(x0, dtype=float)

@@ -1,7 +1,7 @@
 """MNIST and CIFAR10 classification (HBNODE Sec. 5.2, NesterovNODE Sec. 5.2), one code path.
 
 Per (setup, task) the paper's values are the defaults; ``variant: official_code`` switches to
-the official code's values (paper-hbnode.md §2.4 / §4, paper-nesterov.md §2.3 / §5).
+the official code's values (docs/PAPERS.md).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "paper": {"batch_size": 64,   # HBNODE Table 1
                   "lr": 1e-3,         # HBNODE Table 1
                   "tol": 1e-5,        # HBNODE Fig. 6 caption
-                  "seeds": 3},        # official logs: 3 runs per model (spec §3.3)
+                  "seeds": 3},        # official logs: 3 runs per model (official repository logs)
         "official_code": {"lr": 5e-4,       # mnist_full_run.py: Adam(lr = 1e-3 / 2)
                           "tol": 1e-3,      # code default at the time of the logs
                           "grad_clip": 10.0},  # clip_grad_norm_(..., 10.0)

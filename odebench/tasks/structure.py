@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "times": 5,                     # ours: time points along trajectories
     "step_sizes": [0.05, 0.2, 1.0, 2.0],  # ours: Euler step sizes of the contractivity check
     "contractivity_h": 0.2,
-    "energy_h": 0.1,                # review Sec. 4 item 6 (spec): h = 0.1
+    "energy_h": 0.1,                # review Sec. 4: h = 0.1
     "energy_steps": 10_000,         # issue: energy error over 10^4 steps
     "euler_steps": 20,              # ours: steps of the discrete-adjoint check
     "adjoint_tol": 1.0e-6,          # ours: rtol = atol of the adjoint-vs-backprop check

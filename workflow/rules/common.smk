@@ -39,6 +39,7 @@ def all_outputs():
         [
             f"{RESULTS}/tables/{{experiment}}.csv",
             f"{RESULTS}/tables/{{experiment}}.md",
+            f"{RESULTS}/tables/{{experiment}}.tex",
             f"{RESULTS}/figures/{{experiment}}.png",
             f"{RESULTS}/figures/{{experiment}}.pdf",
         ],

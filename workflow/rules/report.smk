@@ -13,6 +13,7 @@ rule table:
     output:
         csv=f"{RESULTS}/tables/{{experiment}}.csv",
         md=f"{RESULTS}/tables/{{experiment}}.md",
+        tex=f"{RESULTS}/tables/{{experiment}}.tex",
     params:
         cli=ODEBENCH,
     log:
