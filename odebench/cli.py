@@ -92,6 +92,17 @@ def _rl_params(args: argparse.Namespace) -> None:
     print(parameter_table(envs).to_string(index=False))
 
 
+def _claims(args: argparse.Namespace) -> None:
+    """The claims ledger on the profile's aggregates: results/<profile>/claims.{csv,md}."""
+    from odebench.report.claims import build_claims
+
+    config = load_config(args.config)
+    results_dir = Path(args.results_dir or config["results_dir"])
+    outputs = build_claims(results_dir, list(config.get("experiments", {})),
+                           str(config.get("profile", "")))
+    print("claims: " + ", ".join(str(p) for p in outputs.values()))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="odebench", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -126,6 +137,8 @@ def parser() -> argparse.ArgumentParser:
     command("report", "aggregate + tables + figures from existing run records, no training",
             _report_step("build_experiment_report"))
     command("plan", "print the experiments, models and seeds of a config", _plan)
+    command("claims", "claims.csv and claims.md: the papers' claims checked on the "
+            "aggregates", _claims, experiments=False)
     params = sub.add_parser("rl-params", help="ES RL policies: width and parameter count per "
                             "environment, baselines matched to ODEtoODE (not smaller)")
     params.add_argument("--env", action="append",

@@ -51,3 +51,21 @@ def test_pointcloud_table_reports_last_epoch_gradient_norm(tmp_path):
     assert table.loc[0, "grad_norm_last_mean"] == pytest.approx(5.0)
     assert "‖∇θ‖ (last epoch)" in (tmp_path / "tables" / "pointcloud.md").read_text()
     assert not (tmp_path / "figures" / "pointcloud_adjoint.png").exists()
+
+
+def test_classification_tables_state_the_chance_level(tmp_path):
+    for seed in (0, 1):
+        folder = run_dir(tmp_path, "pointcloud", "node", seed)
+        folder.mkdir(parents=True)
+        record = RunRecord(folder, "pointcloud", "node", seed)
+        record.append({"epoch": 1, "iterations": 1, "loss": 0.5, "nfe_forward": 20,
+                       "nfe_backward": 20, "seconds": 0.5, "test_accuracy": 0.9})
+        record.write_summary(status="completed", final={"loss": 0.5},
+                             config={"task": "pointcloud"}, device="cpu",
+                             extra={"chance_accuracy": 2 / 3})
+    outputs = build_experiment_report(tmp_path, "pointcloud")
+    assert "Chance level (always the test set's majority class): accuracy 0.667." \
+        in outputs["md"].read_text()
+    _fake_run(tmp_path / "other", "node", 0, [1.0, 0.5], 20)  # no chance recorded: no line
+    assert "Chance level" not in build_experiment_report(tmp_path / "other",
+                                                         "pointcloud")["md"].read_text()

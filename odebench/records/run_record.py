@@ -191,6 +191,7 @@ def read_summaries(results_dir: str | Path, experiment: str | None = None) -> pd
                "setup": summary.get("setup"),
                "epochs_completed": summary.get("epochs_completed"),
                "n_params": summary.get("n_params"),
+               "chance_accuracy": summary.get("chance_accuracy"),
                "device": summary.get("environment", {}).get("device"),
                "device_name": summary.get("environment", {}).get("device_name")}
         row.update({f"final_{k}": v for k, v in summary.get("final", {}).items()})

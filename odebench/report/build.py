@@ -88,6 +88,14 @@ def experiment_kind(runs: pd.DataFrame) -> str | None:
     return TASK_KIND.get(tasks[0]) if len(tasks) else None
 
 
+def chance_level(runs: pd.DataFrame) -> float | None:
+    """The majority-class test accuracy the classification runs recorded (None if none did)."""
+    if "chance_accuracy" not in runs:
+        return None
+    values = runs["chance_accuracy"].dropna()
+    return float(values.max()) if len(values) else None
+
+
 def build_table(results_dir: str | Path, experiment: str,
                 model_order: Sequence[str] | None = None) -> dict[str, Path]:
     """``tables/<experiment>.csv`` (tidy, one row per model), ``.md`` (readable) and ``.tex``
@@ -120,7 +128,7 @@ def build_table(results_dir: str | Path, experiment: str,
     else:
         reference = REFERENCES.get(experiment)
         table = model_table(epochs, runs, model_order, kind=kind, reference=reference)
-        text = to_markdown(table, experiment, reference)
+        text = to_markdown(table, experiment, reference, chance_level(runs))
     _write_csv(table, outputs["csv"])
     atomic_write_text(outputs["md"], text)
     atomic_write_text(outputs["tex"], markdown_to_latex(text, label=experiment,

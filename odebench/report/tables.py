@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from odebench.report.formatting import mean_std, value
+from odebench.report.formatting import fixed, mean_std, value
 from odebench.report.outcomes import COMPLETED, OUTCOME_RULE, outcome_sort_key, with_outcome
 from odebench.report.reference import Reference
 
@@ -146,7 +146,8 @@ CAPTION = ("Mean ± std over seeds (one run per seed), both rounded to the std's
            "significant digit; a single run shows its value alone. " + OUTCOME_RULE)
 
 
-def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = None) -> str:
+def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = None,
+                chance: float | None = None) -> str:
     """The same table, readable: ``mean ± std`` cells (:func:`~odebench.report.formatting.
     mean_std`), stopped runs' rows labelled ``<model> (<outcome>)``, the paper's numbers
     beside ours."""
@@ -157,7 +158,9 @@ def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = N
     sweep = "setting" in table and table["setting"].fillna("").astype(bool).any()
     header = ["model", *(["setting"] if sweep else []), "runs", *[h for _, h in stats],
               *[h for _, h in papers], "status"]
-    lines = [f"# {title}", "", CAPTION, "",
+    chance_line = ([f"Chance level (always the test set's majority class): accuracy "
+                    f"{fixed(chance, 3)}.", ""] if chance is not None else [])
+    lines = [f"# {title}", "", CAPTION, "", *chance_line,
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         outcome = row["outcome"] if "outcome" in row and isinstance(row["outcome"], str) \

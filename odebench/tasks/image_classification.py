@@ -163,6 +163,8 @@ def run(task: str, cfg: dict[str, Any], model_name: str, seed: int, record: RunR
                     (test_x.to(dtype=dtype, **to), test_y.to(**to)), nn.CrossEntropyLoss(),
                     settings, record, metric_fn=accuracy, log=context.log)
     return outcome, {"n_params": count_parameters(model),
+                     # the accuracy of always answering the test set's majority class
+                     "chance_accuracy": float(torch.bincount(test_y).max()) / len(test_y),
                      "model_options": model_options(cfg["setup"], task, model_name, **options)}
 
 

@@ -135,5 +135,8 @@ def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
                              checkpoint_every=cfg["checkpoint_every"])
     outcome = train(model, train_data, test_data, LOSSES[cfg["loss"]](), settings, record,
                     metric_fn=sign_accuracy, log=context.log)
+    positive = float((y_test > 0).double().mean())
     return outcome, {"n_params": count_parameters(model),
+                     # the accuracy of always answering the test set's majority class
+                     "chance_accuracy": max(positive, 1.0 - positive),
                      "model_options": model_options(cfg["setup"], NAME, model_name, **options)}

@@ -1,5 +1,7 @@
 # Shared helpers: the job plan (experiment x model x seed) resolved by the odebench package.
+import os
 import sys
+from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -35,7 +37,9 @@ def run_summaries(wildcards):
 
 
 def all_outputs():
-    return expand(
+    """The default targets: every table and figure, and what the report shows
+    (report_outputs; with --report, checked to exist first)."""
+    outputs = expand(
         [
             f"{RESULTS}/tables/{{experiment}}.csv",
             f"{RESULTS}/tables/{{experiment}}.md",
@@ -44,4 +48,205 @@ def all_outputs():
             f"{RESULTS}/figures/{{experiment}}.pdf",
         ],
         experiment=list(PLAN),
+    )
+    return outputs + check_report_inputs(report_outputs())
+
+
+# ---- `snakemake --report report.html`: one self-contained page (workflow/report/) ----------
+# The claims ledger first (category "1. Claims ledger", and on the landing page), then per
+# experiment its table as HTML and CSV and its figure(s). Captions take the run facts from
+# params.facts (REPORT_FACTS, resolved per experiment here) and the paper source from
+# workflow/report/experiments.yaml. The figure PNGs and table CSVs are marked report() as
+# inputs of rule report_experiment, so the rules that make them keep their params unchanged.
+REPORT_DIR = f"{RESULTS}/report"
+REPORT_INFO = yaml.safe_load(Path(workflow.basedir, "workflow/report/experiments.yaml").read_text())
+CLAIMS_CATEGORY = "1. Claims ledger"
+# Captions of files marked in input functions: Snakemake resolves a caption path against the
+# rule file only for files listed directly, so these are resolved here.
+CAPTIONS = {name: workflow.current_basedir.join(f"../report/{name}.rst")
+            for name in ("table_csv", "figure", "adjoint", "claims_csv")}
+
+
+def _plural(count, noun):
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def report_facts(experiment):
+    """What was run for ``experiment`` (resolved: paper defaults + config), for the captions."""
+    from odebench.tasks.experiments import format_value
+    from odebench.tasks.run import experiment_models, experiment_task, seeds_of
+
+    _, resolved = experiment_task(dict(config), experiment)
+    if "iterations" in resolved:
+        schedule = _plural(resolved["iterations"], "ES iteration")
+    elif "epochs" in resolved:
+        schedule = _plural(resolved["epochs"], "epoch")
+    elif "train_steps" in resolved:
+        schedule = _plural(resolved["train_steps"], "training step")
+    else:
+        schedule = "no training (measured at initialisation)"
+    if "train_epochs" in resolved and "epochs" not in resolved:
+        schedule += f", {_plural(resolved['train_epochs'], 'training epoch')}"
+    sweep = "; ".join(f"{name} ∈ {{{', '.join(format_value(v) for v in values)}}}"
+                      for name, values in resolved["sweep"].items())
+    info = REPORT_INFO.get(experiment, {})
+    return {
+        "experiment": experiment,
+        "profile": config["profile"],
+        "device": config.get("device", "cpu"),
+        "results_dir": RESULTS,
+        "seeds": _plural(len(seeds_of(resolved["seeds"])), "seed"),
+        "schedule": schedule,
+        "setup": resolved.get("setup", "default"),
+        "models": ", ".join(experiment_models(dict(config), experiment)),
+        "sweep": sweep,
+        "runs": len(PLAN[experiment]),
+        "category": info.get("category", "8. Other experiments"),
+        "reproduces": info.get("reproduces", "no paper figure (an experiment of this config)"),
+        "what": info.get("what", experiment),
+    }
+
+
+REPORT_FACTS = {experiment: report_facts(experiment) for experiment in PLAN}
+
+
+def _category(wildcards):
+    return REPORT_FACTS[wildcards.experiment]["category"]
+
+
+def report_experiment_inputs(wildcards):
+    """The experiment's figure PNG(s) and tidy CSV, marked for the report."""
+    experiment = wildcards.experiment
+    common = dict(category=_category, subcategory="{experiment}")
+    inputs = {
+        "md": f"{RESULTS}/tables/{experiment}.md",
+        "csv": report(f"{RESULTS}/tables/{experiment}.csv", caption=CAPTIONS["table_csv"],
+                      labels={"experiment": "{experiment}", "result": "table (CSV)"}, **common),
+        "figure": report(f"{RESULTS}/figures/{experiment}.png", caption=CAPTIONS["figure"],
+                         labels={"experiment": "{experiment}", "result": "figure"}, **common),
+    }
+    if experiment in ADJOINT_EXPERIMENTS:
+        inputs["adjoint"] = report(
+            f"{RESULTS}/figures/{experiment}_adjoint.png", caption=CAPTIONS["adjoint"],
+            labels={"experiment": "{experiment}", "result": "adjoint-norm figure"}, **common)
+    return inputs
+
+
+def markdown_to_html(text):
+    """The Markdown our tables are written in (headings, paragraphs, pipe tables, *em*,
+    **strong**, `code`, - lists) as an HTML fragment with its own scoped style."""
+    import html
+    import re
+
+    def inline(line):
+        line = html.escape(line, quote=False)
+        line = re.sub(r"`([^`]+)`", r"<code>\1</code>", line)
+        line = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", line)
+        return re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])", r"<em>\1</em>", line)
+
+    def cells(line):
+        return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+    out, paragraph, lines = [], [], text.splitlines()
+
+    def flush():
+        if paragraph:
+            out.append(f"<p>{inline(' '.join(paragraph))}</p>")
+            paragraph.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i].rstrip()
+        if line.startswith("|") and i + 1 < len(lines) and re.match(r"^\|[\s:|-]+\|$", lines[i + 1].strip()):
+            flush()
+            head = "".join(f"<th>{inline(c)}</th>" for c in cells(line))
+            rows, i = [], i + 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                rows.append("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in cells(lines[i])) + "</tr>")
+                i += 1
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            continue
+        heading = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if heading:
+            flush()
+            level = min(len(heading.group(1)) + 2, 6)
+            out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
+        elif re.match(r"^\s*[-*]\s+", line):
+            flush()
+            items = []
+            while i < len(lines) and re.match(r"^\s*[-*]\s+", lines[i]):
+                item = re.sub(r"^\s*[-*]\s+", "", lines[i])
+                items.append(f"<li>{inline(item)}</li>")
+                i += 1
+            out.append(f"<ul>{''.join(items)}</ul>")
+            continue
+        elif line.strip():
+            paragraph.append(line.strip())
+        else:
+            flush()
+        i += 1
+    flush()
+    style = ("<style>.odebench-md{font-family:sans-serif;font-size:14px}"
+             ".odebench-md table{border-collapse:collapse;margin:0.5em 0}"
+             ".odebench-md th,.odebench-md td{border:1px solid #ccc;padding:2px 6px;"
+             "text-align:left;vertical-align:top}.odebench-md th{background:#f0f0f0}</style>")
+    return f'{style}<div class="odebench-md">{"".join(out)}</div>\n'
+
+
+def claims_outputs(wildcards):
+    """claims.md and claims.csv of rule claims (workflow/rules/claims.smk), whatever its
+    output names; asked only when that rule exists (see report_outputs)."""
+    paths = [str(path) for path in rules.claims.output]
+    md = next(path for path in paths if path.endswith(".md"))
+    inputs = {"md": md}
+    csv = [path for path in paths if path.endswith(".csv")]
+    if csv:
+        inputs["csv"] = report(csv[0], caption=CAPTIONS["claims_csv"],
+                               category=CLAIMS_CATEGORY, subcategory="ledger",
+                               labels={"result": "claims ledger (CSV)"})
+    return inputs
+
+
+def report_outputs():
+    """What `snakemake --report` shows, as default targets: the claims ledger (when the
+    workflow has a `claims` rule) and every experiment's report page."""
+    claims = [f"{REPORT_DIR}/claims.html"] if workflow.is_rule("claims") else []
+    return claims + expand(f"{REPORT_DIR}/{{experiment}}.html", experiment=list(PLAN))
+
+
+def _report_requested():
+    """Whether this Snakemake call builds a report from existing results (--report without
+    --report-after-run); Snakemake itself tells a Snakefile nothing about it."""
+    args = sys.argv[1:]
+    asked = any(arg == "--report" or arg.startswith("--report=") for arg in args)
+    return asked and "--report-after-run" not in args
+
+
+def check_report_inputs(outputs):
+    """``outputs``, unchanged; under --report, first a clear error naming the targets to run
+    when any result the report shows is missing (instead of Snakemake's 'File ... marked for
+    report but does not exist' on the first one)."""
+    if not _report_requested():
+        return outputs
+    wanted = list(outputs)
+    for experiment in PLAN:
+        wanted += [f"{RESULTS}/tables/{experiment}.csv", f"{RESULTS}/figures/{experiment}.png"]
+        if experiment in ADJOINT_EXPERIMENTS:
+            wanted.append(f"{RESULTS}/figures/{experiment}_adjoint.png")
+    missing = [path for path in wanted if not Path(path).exists()]
+    if not missing:
+        return outputs
+    configfiles = "".join(f" --configfile {os.path.relpath(path)}" for path in workflow.configfiles)
+    run = f"snakemake --cores all{configfiles}"
+    smoke = " (or `make smoke`)" if config["profile"] == "smoke" else ""
+    if not Path(RESULTS).exists():
+        what = f"no run of profile {config['profile']!r} exists yet ({RESULTS}/ is missing)"
+    else:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        what = f"{len(missing)} of the {len(wanted)} results it shows are missing: {shown}"
+    raise WorkflowError(
+        f"cannot build the report: {what}.\n"
+        f"Run the workflow first: `{run}`{smoke}; it builds only what is missing (the "
+        f"report pages alone take seconds when the runs exist). Then: "
+        f"`snakemake --report report.html{configfiles}`."
     )

@@ -95,3 +95,53 @@ rule report:
         "../envs/odebench.yaml"
     shell:
         "{params.cli} report --config {input.config} > {log} 2>&1"
+
+
+# `snakemake --report report.html` (workflow/report/; functions and run facts: common.smk):
+# per experiment its table as HTML, with its CSV and figure(s) marked as inputs, and the
+# claims ledger.
+
+
+rule report_experiment:
+    # tables/<experiment>.md as HTML (Snakemake's report shows HTML inline, CSV only as a
+    # download), with the experiment's figures and CSV attached to the report.
+    input:
+        unpack(report_experiment_inputs),
+    output:
+        html=report(
+            f"{REPORT_DIR}/{{experiment}}.html",
+            caption="../report/table.rst",
+            category=_category,
+            subcategory="{experiment}",
+            labels={"experiment": "{experiment}", "result": "table"},
+        ),
+    wildcard_constraints:
+        experiment=one_of(PLAN),
+    params:
+        facts=lambda wildcards: REPORT_FACTS[wildcards.experiment],
+    log:
+        f"{RESULTS}/logs/report/{{experiment}}.log",
+    run:
+        from odebench.records.atomic import atomic_write_text
+
+        atomic_write_text(output.html, markdown_to_html(Path(input.md).read_text()))
+
+
+rule report_claims:
+    # The claims ledger as HTML: a result of its own, and embedded on the report's first page.
+    input:
+        unpack(claims_outputs),
+    output:
+        html=report(
+            f"{REPORT_DIR}/claims.html",
+            caption="../report/claims.rst",
+            category=CLAIMS_CATEGORY,
+            subcategory="ledger",
+            labels={"result": "claims ledger"},
+        ),
+    log:
+        f"{RESULTS}/logs/report/claims.log",
+    run:
+        from odebench.records.atomic import atomic_write_text
+
+        atomic_write_text(output.html, markdown_to_html(Path(input.md).read_text()))

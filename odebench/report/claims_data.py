@@ -1,0 +1,437 @@
+"""The claims ledger's data: every quantitative or ordinal claim of the result sections of
+the four papers, each with its test (:class:`~odebench.report.claims.Claim`). Thresholds and
+margins that the papers leave open ("≈ 0", "much faster") are ours and are said so in
+``note``. :data:`LEFT_OUT` lists the result-section claims the ledger does not test, and why.
+
+Compute estimates (``needs``) are for the papers' sizes: GPU-hours from the per-epoch times in
+the HBNODE authors' published training logs (Titan Xp), scaled by runs, epochs and models;
+CPU-hours from our smoke-profile timings scaled to the paper profile's settings.
+"""
+
+from __future__ import annotations
+
+from odebench.report.claims import Claim, Need
+
+HB = "HBNODE (Xia et al., 2021)"
+NES = "NesterovNODE (Nguyen et al., 2022)"
+O2O = "ODEtoODE (Choromanski et al., 2020)"
+SPDL = "Structure preserving deep learning (Celledoni et al., 2021)"
+
+BASELINES = ("node", "anode", "sonode")
+HBS = ("hbnode", "ghbnode")
+NESTEROVS = ("nesterovnode", "gnesterovnode")
+NON_NESTEROV = (*BASELINES, *HBS)
+
+GPU_CIFAR_HB = Need("GPU", 45, "25 runs (5 models x 5 seeds) x ~108 min, the mean run time of "
+                    "the HBNODE authors' CIFAR10 logs")
+GPU_MNIST_HB = Need("GPU", 35, "15 runs (5 models x 3 seeds) x ~140 min, the mean run time of "
+                    "the HBNODE authors' MNIST logs")
+GPU_TOL = Need("GPU", 110, "sum over the 30 (model, tol) cells of the logs' s/epoch (9,841 s) "
+               "x 40 epochs")
+GPU_CIFAR_NES = Need("GPU", 300, "35 runs (7 models x 5 seeds) x 40 epochs x ~800 s/epoch, the "
+                     "mean s/epoch of the HBNODE logs at tol 1e-5")
+GPU_MNIST_NES = Need("GPU", 160, "35 runs x ~2.3 h (HBNODE MNIST logs at tol 1e-3) x 2 for "
+                     "tol 1e-5")
+GPU_FACTOR = Need("GPU", 45, "15 runs (3 r x 5 seeds) x 40 epochs x ~265 s/epoch "
+                  "(GHBNODE at tol 1e-5 in the HBNODE logs)")
+GPU_EULER = Need("GPU", 45, "45 runs (3 models x 3 steps x 5 seeds) x ~1 h (fixed-step Euler, "
+                 "<= 10 steps per solve)")
+GPU_WALKER_HB = Need("GPU", 70, "4 models x 500 epochs x ~120 s/epoch (HBNODE Walker2D logs)")
+GPU_WALKER_NES = Need("GPU", 120, "7 models x 500 epochs x ~120 s/epoch (HBNODE Walker2D logs)")
+GPU_PV = Need("GPU", 75, "5 models x 500 epochs at ~110 s/epoch, assumed like Walker2D's (no "
+              "timing in the plane-vibration logs)")
+CPU_POINTCLOUD = Need("CPU", 4, "350 runs x 200 epochs x ~0.17 s/epoch (smoke timing x 3 for "
+                      "tol 1e-7)")
+CPU_POINTCLOUD_HB = Need("CPU", 3, "500 runs x 300 iterations x ~0.06 s (smoke timing x 3 for "
+                         "tol 1e-7)")
+CPU_RL = Need("CPU", 11000, "ES: 200 rollouts x 1000 steps per iteration at ~1.6e-4 s/step "
+              "(smoke timing) = ~33 s/iteration, x 1000 iterations x 6 policies x 7 envs x 10 "
+              "seeds, spread over CPU workers")
+GPU_MNISTC = Need("GPU", 10, "13 models x 100 epochs of a width-256 MLP on MNIST (ours: rough, "
+                  "no timing in the paper)")
+NOT_BUILT = Need("GPU", 5, "10 training runs of 1,500 Adam iterations on 60x60 images; no "
+                 "experiment in odebench implements it yet")
+
+
+def _image_claims(tag: str, where: str, experiment: str, need: Need) -> tuple[Claim, ...]:
+    """HBNODE Figs. 1 and 6: the same five claims on CIFAR10 and MNIST."""
+    return (
+        Claim(f"HB-{tag}-node-nfe-growth", HB, where,
+              "NODE's backward NFE grows rapidly during training.", experiment,
+              "nfe_backward_growth", "threshold", a=("node",), direction="higher",
+              threshold=1.5, needs=need,
+              note="last-epoch / first-epoch backward NFE ≥ 1.5 (ours)"),
+        Claim(f"HB-{tag}-aug-forward", HB, where,
+              "Augmentation (ANODE, SONODE) lowers the forward NFE below NODE's.", experiment,
+              "nfe_forward_last", "better", a=("anode", "sonode"), b=("node",), needs=need),
+        Claim(f"HB-{tag}-aug-backward", HB, where,
+              "Augmentation does not lower the backward NFE: NODE's is not above ANODE's and "
+              "SONODE's by more than 10 %.", experiment, "nfe_backward_last", "better",
+              a=("node",), b=("anode", "sonode"), margin=-0.1, needs=need,
+              note="margin 10 % (ours)"),
+        Claim(f"HB-{tag}-forward", HB, where,
+              "HBNODE and GHBNODE need fewer forward NFEs than NODE, ANODE and SONODE.",
+              experiment, "nfe_forward_last", "better", a=HBS, b=BASELINES, needs=need),
+        Claim(f"HB-{tag}-backward", HB, where,
+              "HBNODE and GHBNODE need far fewer backward NFEs than NODE, ANODE and SONODE.",
+              experiment, "nfe_backward_last", "better", a=HBS, b=BASELINES, needs=need),
+        Claim(f"HB-{tag}-time", HB, where,
+              "HBNODE and GHBNODE train in less time than NODE, ANODE and SONODE.", experiment,
+              "total_seconds", "better", a=HBS, b=BASELINES, needs=need),
+        Claim(f"HB-{tag}-accuracy", HB, where,
+              "HBNODE and GHBNODE reach slightly better test accuracy than NODE, ANODE and "
+              "SONODE.", experiment, "best_test_accuracy", "better", a=HBS, b=BASELINES,
+              direction="higher", needs=need),
+    )
+
+
+def _nesterov_image_claims(tag: str, where: str, experiment: str,
+                           need: Need) -> tuple[Claim, ...]:
+    return (
+        Claim(f"NES-{tag}-forward", NES, where,
+              "NesterovNODE and GNesterovNODE need fewer forward NFEs than every baseline.",
+              experiment, "nfe_forward_last", "better", a=NESTEROVS, b=NON_NESTEROV,
+              needs=need),
+        Claim(f"NES-{tag}-backward", NES, where,
+              "NesterovNODE and GNesterovNODE need fewer backward NFEs than every baseline.",
+              experiment, "nfe_backward_last", "better", a=NESTEROVS, b=NON_NESTEROV,
+              needs=need),
+        Claim(f"NES-{tag}-gnes-vs-hb", NES, where,
+              "GNesterovNODE reduces the NFEs much more than SONODE, HBNODE and GHBNODE.",
+              experiment, "nfe_backward_last", "better", a=("gnesterovnode",),
+              b=("sonode", *HBS), needs=need, note="backward NFE, the larger of the two"),
+        Claim(f"NES-{tag}-g-accuracy", NES, "Sec. 5.2",
+              "GNesterovNODE improves over NesterovNODE in accuracy.", experiment,
+              "best_test_accuracy", "better", a=("gnesterovnode",), b=("nesterovnode",),
+              direction="higher", needs=need),
+        Claim(f"NES-{tag}-g-efficiency", NES, "Sec. 5.2",
+              "GNesterovNODE improves over NesterovNODE in efficiency (forward NFE).",
+              experiment, "nfe_forward_last", "better", a=("gnesterovnode",),
+              b=("nesterovnode",), needs=need),
+    )
+
+
+CLAIMS: tuple[Claim, ...] = (
+    # ---------------------------------------------------------------- HBNODE
+    Claim("HB-F2-rosenbrock", HB, "Fig. 2 (App. E.6)",
+          "On Rosenbrock the heavy-ball ODE gets closer to the minimiser than the gradient flow.",
+          "optim_flows", "final_loss", "better", a=("HBODE",), b=("ODE",),
+          settings=("rosenbrock",), note="F − F* at t = 1"),
+    Claim("HB-F2-beale", HB, "Fig. 2 (App. E.6)",
+          "On Beale the heavy-ball ODE gets closer to the minimiser than the gradient flow.",
+          "optim_flows", "final_loss", "better", a=("HBODE",), b=("ODE",),
+          settings=("beale",), note="F − F* at t = 2"),
+    Claim("HB-F3-blowup", HB, "Fig. 3 (Sec. 3)",
+          "At initialisation ‖h(t)‖ of ANODE, SONODE and HBNODE grows faster than NODE's.",
+          "silverbox_init_hbnode2021", "max_h_norm", "better", a=("anode", "sonode", "hbnode"),
+          b=("node",), direction="higher", note="max over t of ‖h(t)‖₂, mean over inits"),
+    Claim("HB-F3-ghbnode", HB, "Fig. 3 (Sec. 3)",
+          "GHBNODE keeps ‖h(t)‖ controlled: below ANODE's, SONODE's and HBNODE's.",
+          "silverbox_init_hbnode2021", "max_h_norm", "better", a=("ghbnode",),
+          b=("anode", "sonode", "hbnode")),
+    Claim("HB-F5-loss", HB, "Fig. 5 (Sec. 5.1)",
+          "HBNODE's and GHBNODE's training loss consistently reaches ≈ 0.",
+          "pointcloud_hbnode2021", "final_loss", "threshold", a=HBS, threshold=0.05,
+          needs=CPU_POINTCLOUD_HB, note="final MSE ≤ 0.05 (ours)"),
+    Claim("HB-F5-stuck", HB, "Fig. 5 (Sec. 5.1)",
+          "ANODE and SONODE often get stuck: their final loss is above HBNODE's and GHBNODE's.",
+          "pointcloud_hbnode2021", "final_loss", "better", a=HBS, b=("anode", "sonode"),
+          needs=CPU_POINTCLOUD_HB),
+    Claim("HB-F5-node", HB, "Fig. 5 (Sec. 5.1)",
+          "NODE cannot separate the classes (topology preservation).",
+          "pointcloud_hbnode2021", "final_loss", "threshold", a=("node",), direction="higher",
+          threshold=0.1, needs=CPU_POINTCLOUD_HB, note="final MSE ≥ 0.1 (ours)"),
+    Claim("HB-F5-forward", HB, "Fig. 5 (Sec. 5.1)",
+          "HBNODE and GHBNODE need fewer forward NFEs than NODE, ANODE and SONODE.",
+          "pointcloud_hbnode2021", "nfe_forward", "better", a=HBS, b=BASELINES,
+          needs=CPU_POINTCLOUD_HB, note="mean NFE per iteration over training"),
+    Claim("HB-F5-backward", HB, "Fig. 5 (Sec. 5.1)",
+          "HBNODE and GHBNODE need fewer backward NFEs than NODE, ANODE and SONODE.",
+          "pointcloud_hbnode2021", "nfe_backward", "better", a=HBS, b=BASELINES,
+          needs=CPU_POINTCLOUD_HB),
+    *_image_claims("F1", "Fig. 1 (Sec. 5.2)", "cifar10_hbnode2021", GPU_CIFAR_HB),
+    *_image_claims("F6", "Fig. 6 (Sec. 5.2)", "mnist_hbnode2021", GPU_MNIST_HB),
+    Claim("HB-F7-backward", HB, "Fig. 7 (Sec. 5.2)",
+          "HBNODE needs fewer backward NFEs than NODE on CIFAR10 at every tolerance.",
+          "cifar10_tolerance", "nfe_backward", "better", a=("hbnode",), b=("node",),
+          needs=GPU_TOL, note="mean backward NFE per iteration over epochs, every tol"),
+    Claim("HB-F7-backward-ghbnode", HB, "Fig. 7 (Sec. 5.2)",
+          "GHBNODE needs fewer backward NFEs than NODE on CIFAR10 at every tolerance.",
+          "cifar10_tolerance", "nfe_backward", "better", a=("ghbnode",), b=("node",),
+          needs=GPU_TOL),
+    Claim("HB-F7-ratio", HB, "Fig. 7 (Sec. 5.2)",
+          "At the smallest tolerance backward ≫ forward NFE for NODE, ANODE and SONODE, more "
+          "so than for HBNODE and GHBNODE.", "cifar10_tolerance", "nfe_backward_over_forward",
+          "better", a=HBS, b=BASELINES, settings=("@min",), needs=GPU_TOL),
+    Claim("HB-F7-linear", HB, "Fig. 7 (Sec. 5.2)",
+          "For HBNODE and GHBNODE forward and backward NFE scale almost linearly together "
+          "over the tolerances.", "cifar10_tolerance", "nfe_backward_over_forward",
+          "threshold", a=HBS, threshold=2.0, needs=GPU_TOL,
+          note="backward / forward NFE ≤ 2 at every tol (ours)"),
+    Claim("HB-F4-adjoint", HB, "Fig. 4 (Sec. 4, 5.4)",
+          "The adjoint of ODE-RNN vanishes as T − t grows, HBNODE-RNN's and GHBNODE-RNN's do "
+          "not.", "walker2d_hbnode2021", "adjoint_retention", "better", a=HBS, b=("node",),
+          direction="higher", needs=GPU_WALKER_HB,
+          note="‖a‖ at the largest recorded T − t over ‖a‖ at T, last epoch"),
+    Claim("HB-F8-train", HB, "Fig. 8 (Sec. 5.3)",
+          "ODE-RNN and ANODE-RNN learn poorly: larger training loss than HBNODE-RNN and "
+          "GHBNODE-RNN.", "plane_vibration", "final_train_mse", "better", a=HBS,
+          b=("node", "anode"), needs=GPU_PV),
+    Claim("HB-F8-test", HB, "Fig. 8 (Sec. 5.3)",
+          "ODE-RNN and ANODE-RNN have a larger test loss than HBNODE-RNN and GHBNODE-RNN.",
+          "plane_vibration", "final_test_mse", "better", a=HBS, b=("node", "anode"),
+          needs=GPU_PV),
+    Claim("HB-F8-nfe", HB, "Fig. 8 (Sec. 5.3)",
+          "ODE-RNN and ANODE-RNN use fewer NFEs than HBNODE-RNN and GHBNODE-RNN.",
+          "plane_vibration", "nfe_forward_last", "better", a=("node", "anode"), b=HBS,
+          needs=GPU_PV),
+    Claim("HB-F8-sonode-test", HB, "Fig. 8 (Sec. 5.3)",
+          "HBNODE-RNN and GHBNODE-RNN predict better than SONODE-RNN.", "plane_vibration",
+          "final_test_mse", "better", a=HBS, b=("sonode",), needs=GPU_PV),
+    Claim("HB-F8-sonode-backward", HB, "Fig. 8 (Sec. 5.3)",
+          "HBNODE-RNN and GHBNODE-RNN need fewer backward NFEs than SONODE-RNN.",
+          "plane_vibration", "nfe_backward_last", "better", a=HBS, b=("sonode",),
+          needs=GPU_PV),
+    *(Claim(f"HB-F9-{name}", HB, "Fig. 9 (Sec. 5.4)",
+            f"HBNODE-RNN and GHBNODE-RNN need significantly fewer {text} NFEs than ODE-RNN "
+            "and ANODE-RNN.", "walker2d_hbnode2021", metric, "better", a=HBS,
+            b=("node", "anode"), needs=GPU_WALKER_HB)
+      for name, text, metric in (("forward", "forward", "nfe_forward_last"),
+                                 ("backward", "backward", "nfe_backward_last"),
+                                 ("test-nfe", "test", "nfe_test"))),
+    Claim("HB-F9-train", HB, "Fig. 9 (Sec. 5.4)",
+          "HBNODE-RNN and GHBNODE-RNN reach a much smaller training loss than ODE-RNN and "
+          "ANODE-RNN.", "walker2d_hbnode2021", "final_train_mse", "better", a=HBS,
+          b=("node", "anode"), needs=GPU_WALKER_HB),
+    Claim("HB-F9-test", HB, "Fig. 9 (Sec. 5.4)",
+          "HBNODE-RNN and GHBNODE-RNN reach a much smaller test loss than ODE-RNN and "
+          "ANODE-RNN.", "walker2d_hbnode2021", "final_test_mse", "better", a=HBS,
+          b=("node", "anode"), needs=GPU_WALKER_HB),
+    # ---------------------------------------------------------------- NesterovNODE
+    Claim("NES-F1-quadratic", NES, "Fig. 1",
+          "On the quadratic NAG converges faster than heavy ball, which beats gradient descent.",
+          "optim_flows", "final_loss", "ordering", axis="model", a=("NAG", "HB", "GD"),
+          settings=("cycle_quadratic",), direction="increasing",
+          note="F − F* after the last iteration increases NAG → HB → GD"),
+    Claim("NES-F2L-ghbnode", NES, "Fig. 2 left (Sec. 3)",
+          "GHBNODE controls the growth of ‖h(t)‖: below ANODE's, SONODE's, HBNODE's and "
+          "NesterovNODE's.", "silverbox_init", "max_h_norm", "better", a=("ghbnode",),
+          b=("anode", "sonode", "hbnode", "nesterovnode")),
+    Claim("NES-F2L-gnesterov", NES, "Fig. 2 left (Sec. 3)",
+          "GNesterovNODE avoids the blow-up of h(t) of NesterovNODE.", "silverbox_init",
+          "max_h_norm", "better", a=("gnesterovnode",), b=("nesterovnode",)),
+    Claim("NES-F2R-adjoint", NES, "Fig. 2 right (Sec. 4)",
+          "The adjoints of NesterovNODE-RNN, GNesterovNODE-RNN and GHBNODE-RNN decay much more "
+          "slowly with T − t than ODE-RNN's.", "walker2d", "adjoint_retention", "better",
+          a=("ghbnode", *NESTEROVS), b=("node",), direction="higher", needs=GPU_WALKER_NES,
+          note="‖a‖ at the largest recorded T − t over ‖a‖ at T, last epoch"),
+    Claim("NES-F3-loss", NES, "Fig. 3 (Sec. 5.1)",
+          "NesterovNODE and GNesterovNODE converge to 0 loss consistently.", "pointcloud",
+          "final_loss", "threshold", a=NESTEROVS, threshold=0.05, needs=CPU_POINTCLOUD,
+          note="final loss ≤ 0.05 (ours)"),
+    Claim("NES-F3-others", NES, "Fig. 3 (Sec. 5.1)",
+          "The other models struggle: their final loss is above NesterovNODE's and "
+          "GNesterovNODE's.", "pointcloud", "final_loss", "better", a=NESTEROVS,
+          b=NON_NESTEROV, needs=CPU_POINTCLOUD),
+    Claim("NES-F3-forward", NES, "Fig. 3 (Sec. 5.1)",
+          "NesterovNODE and GNesterovNODE need fewer forward NFEs than the other models on the "
+          "point cloud.", "pointcloud", "nfe_forward", "better", a=NESTEROVS, b=NON_NESTEROV,
+          needs=CPU_POINTCLOUD),
+    Claim("NES-F3-backward", NES, "Fig. 3 (Sec. 5.1)",
+          "NesterovNODE and GNesterovNODE need fewer backward NFEs than the other models on "
+          "the point cloud.", "pointcloud", "nfe_backward", "better", a=NESTEROVS,
+          b=NON_NESTEROV, needs=CPU_POINTCLOUD),
+    Claim("NES-F3-gnesterov", NES, "Fig. 3 (Sec. 5.1)",
+          "GNesterovNODE especially: the fewest forward NFEs of all models.", "pointcloud",
+          "nfe_forward", "best_of", a=("gnesterovnode",), needs=CPU_POINTCLOUD),
+    Claim("NES-F4-separate", NES, "Fig. 4 (Sec. 5.1)",
+          "SONODE, HBNODE, GHBNODE, NesterovNODE and GNesterovNODE separate the classes.",
+          "pointcloud", "final_test_accuracy", "threshold",
+          a=("sonode", *HBS, *NESTEROVS), direction="higher", threshold=0.95,
+          needs=CPU_POINTCLOUD, note="test accuracy ≥ 0.95 at the end (ours; paper: "
+          "features after 100 epochs)"),
+    Claim("NES-F4-fail", NES, "Fig. 4 (Sec. 5.1)", "NODE and ANODE fail to separate the classes.",
+          "pointcloud", "final_test_accuracy", "threshold", a=("node", "anode"),
+          threshold=0.95, needs=CPU_POINTCLOUD, note="test accuracy ≤ 0.95 (ours)"),
+    Claim("NES-T2-cifar-best", NES, "Table 2",
+          "GNesterovNODE has the best CIFAR10 accuracy.", "cifar10", "best_test_accuracy",
+          "best_of", a=("gnesterovnode",), direction="higher", needs=GPU_CIFAR_NES,
+          note="max test accuracy over epochs, as the official code reports"),
+    Claim("NES-T2-mnist-second", NES, "Table 2",
+          "GNesterovNODE has the second-best MNIST accuracy.", "mnist", "best_test_accuracy",
+          "best_of", a=("gnesterovnode",), direction="higher", top=2, needs=GPU_MNIST_NES),
+    Claim("NES-T2-mnist-sonode", NES, "Table 2", "SONODE has the best MNIST accuracy.", "mnist",
+          "best_test_accuracy", "best_of", a=("sonode",), direction="higher",
+          needs=GPU_MNIST_NES),
+    *_nesterov_image_claims("F5", "Fig. 5 (Sec. 5.2)", "cifar10", GPU_CIFAR_NES),
+    *_nesterov_image_claims("F6", "Fig. 6 (Sec. 5.2)", "mnist", GPU_MNIST_NES),
+    Claim("NES-F7-forward", NES, "Fig. 7 (Sec. 5.3)",
+          "NesterovNODE-RNN and GNesterovNODE-RNN need fewer forward NFEs than the baselines.",
+          "walker2d", "nfe_forward_last", "better", a=NESTEROVS, b=NON_NESTEROV,
+          needs=GPU_WALKER_NES),
+    Claim("NES-F7-backward", NES, "Fig. 7 (Sec. 5.3)",
+          "NesterovNODE-RNN and GNesterovNODE-RNN need fewer backward NFEs than the baselines.",
+          "walker2d", "nfe_backward_last", "better", a=NESTEROVS, b=NON_NESTEROV,
+          needs=GPU_WALKER_NES),
+    Claim("NES-F7-test", NES, "Fig. 7 (Sec. 5.3)",
+          "NesterovNODE-RNN and GNesterovNODE-RNN reach a smaller test loss than the baselines "
+          "other than SONODE.", "walker2d", "final_test_mse", "better", a=NESTEROVS,
+          b=("node", "anode", *HBS), needs=GPU_WALKER_NES),
+    Claim("NES-F7-sonode-loss", NES, "Fig. 7 (Sec. 5.3)",
+          "SONODE-RNN reaches a much smaller loss than the Nesterov models...", "walker2d",
+          "final_test_mse", "better", a=("sonode",), b=NESTEROVS, needs=GPU_WALKER_NES),
+    Claim("NES-F7-sonode-nfe", NES, "Fig. 7 (Sec. 5.3)",
+          "...but with much higher NFEs.", "walker2d", "nfe_forward_last", "better",
+          a=("sonode",), b=NESTEROVS, direction="higher", needs=GPU_WALKER_NES),
+    Claim("NES-T3-accuracy", NES, "Table 3 (Sec. 6.1)",
+          "A larger Nesterov factor r gives GNesterovNODE a higher CIFAR10 test accuracy.",
+          "cifar10_factor", "best_test_accuracy", "ordering", axis="setting",
+          models=("gnesterovnode",), a=("nesterov_factor=3", "nesterov_factor=5",
+                                        "nesterov_factor=10"),
+          direction="increasing", needs=GPU_FACTOR),
+    *(Claim(f"NES-F8-{name}", NES, "Fig. 8 (Sec. 6.1)",
+            f"A higher r increases the {name} NFE.", "cifar10_factor", metric, "ordering",
+            axis="setting", models=("gnesterovnode",),
+            a=("nesterov_factor=3", "nesterov_factor=5", "nesterov_factor=10"),
+            direction="increasing", needs=GPU_FACTOR)
+      for name, metric in (("forward", "nfe_forward_last"),
+                           ("backward", "nfe_backward_last"))),
+    Claim("NES-F8-loss", NES, "Fig. 8 (Sec. 6.1)", "The training loss for r = 10 is the largest.",
+          "cifar10_factor", "final_loss", "best_of", axis="setting",
+          models=("gnesterovnode",), a=("nesterov_factor=10",), direction="higher",
+          needs=GPU_FACTOR),
+    Claim("NES-F8-loss-at-best", NES, "Fig. 8 (Sec. 6.1)",
+          "All three r reach their best test accuracy at a training loss in [0.65, 0.75].",
+          "cifar10_factor", "loss_at_best_accuracy", "within_bounds",
+          a=("gnesterovnode",), bounds=(0.65, 0.75), needs=GPU_FACTOR),
+    Claim("NES-F8-sooner", NES, "Fig. 8 (Sec. 6.1)",
+          "r = 3 and r = 5 reach their best test accuracy sooner than r = 10.",
+          "cifar10_factor", "epoch_of_best_accuracy", "best_of", axis="setting",
+          models=("gnesterovnode",), a=("nesterov_factor=10",), direction="higher",
+          needs=GPU_FACTOR),
+    Claim("NES-F9-node-loss", NES, "Fig. 9 (Sec. 6.2)",
+          "With large Euler steps NODE has a higher training loss than GHBNODE and "
+          "GNesterovNODE.", "cifar10_euler", "final_loss", "better",
+          a=("ghbnode", "gnesterovnode"), b=("node",), needs=GPU_EULER),
+    Claim("NES-F9-node-accuracy", NES, "Fig. 9 (Sec. 6.2)",
+          "With large Euler steps NODE has a lower test accuracy than GHBNODE and "
+          "GNesterovNODE.", "cifar10_euler", "best_test_accuracy", "better",
+          a=("ghbnode", "gnesterovnode"), b=("node",), direction="higher", needs=GPU_EULER),
+    Claim("NES-F9-ghbnode-drop", NES, "Fig. 9 (Sec. 6.2)",
+          "GHBNODE climbs fast to its maximum accuracy and then drops.", "cifar10_euler",
+          "accuracy_drop", "threshold", a=("ghbnode",), direction="higher", threshold=0.01,
+          needs=GPU_EULER, note="best − final test accuracy ≥ 0.01 at every step (ours)"),
+    Claim("NES-F9-gnesterov-stable", NES, "Fig. 9 (Sec. 6.2)",
+          "GNesterovNODE trains stably: its accuracy drops less from its best than GHBNODE's.",
+          "cifar10_euler", "accuracy_drop", "better", a=("gnesterovnode",), b=("ghbnode",),
+          needs=GPU_EULER),
+    # ---------------------------------------------------------------- ODEtoODE
+    Claim("O2O-F2-sole-best", O2O, "Fig. 2 (Sec. 5.1.3)",
+          "ODEtoODE is the sole best on Humanoid, HalfCheetah, Humanoid_Stand, Swimmer_15.",
+          "rl", "final_return", "best_of", a=("odetoode",),
+          settings=("Humanoid", "HalfCheetah", "humanoid-stand", "swimmer-swimmer15"),
+          direction="higher", needs=CPU_RL, note="mean final return over seeds"),
+    Claim("O2O-F2-top-two", O2O, "Fig. 2 (Sec. 5.1.3)",
+          "ODEtoODE is one of the two best on the remaining tasks.", "rl", "final_return",
+          "best_of", a=("odetoode",), top=2,
+          exclude=("Humanoid", "HalfCheetah", "humanoid-stand", "swimmer-swimmer15"),
+          direction="higher", needs=CPU_RL),
+    Claim("O2O-F2-humanoid", O2O, "Fig. 2 (Sec. 5.1.3)",
+          "ODEtoODE is the only policy that learns good policies for Humanoid.", "rl",
+          "final_return", "best_of", a=("odetoode",), settings=("Humanoid",),
+          direction="higher", needs=CPU_RL),
+    Claim("O2O-F2-others-fail", O2O, "Fig. 2 (Sec. 5.1.3)",
+          "Every other policy class fails on at least one task.", "rl", "final_return",
+          "each_fails_somewhere", b=("odetoode",), needs=CPU_RL,
+          note="learned: mean gain > 0 and > seed std of the final return"),
+    Claim("O2O-F2-learns", O2O, "Fig. 2 (Sec. 5.1.3)",
+          "ODEtoODE learns on every task (implied by the claims above).", "rl", "final_return",
+          "learns_everywhere", a=("odetoode",), needs=CPU_RL),
+    Claim("O2O-F2-hypernet-fails", O2O, "Fig. 2 caption",
+          "HyperNet does not learn at all on Swimmer, Swimmer_15 and Humanoid_Stand.", "rl",
+          "final_return", "fails_on", a=("hypernet",),
+          settings=("Swimmer", "swimmer-swimmer15", "humanoid-stand"), needs=CPU_RL),
+    Claim("O2O-F2-deepnet-fails", O2O, "Fig. 2 caption",
+          "DeepNet does not learn at all on Humanoid.", "rl", "final_return", "fails_on",
+          a=("deepnet",), settings=("Humanoid",), needs=CPU_RL),
+    Claim("O2O-F2-hypernet-slow", O2O, "Fig. 2 caption",
+          "HyperNet is much slower than all other methods.", "rl", "seconds_per_iteration",
+          "better", a=("hypernet",), direction="higher", needs=CPU_RL,
+          note="wall-clock s per ES iteration"),
+    Claim("O2O-L41", O2O, "Lemma 4.1",
+          "The gradient ratio ‖∂L/∂x_t‖ / ‖∂L/∂x_T‖ of ODEtoODE stays within the finite-N "
+          "bounds.", "odetoode_theory", "ratio_min|ratio_max", "within_bounds",
+          a=("odetoode-1", "odetoode_iso"), settings=("init", "trained"),
+          bounds=("bound_lower", "bound_upper"),
+          note="[(1−η)^((T−t)/η), (1+η)^((T−t)/η)], η = T/N, every (T, N, seed)"),
+    Claim("O2O-S32-expm", O2O, "Sec. 3.2",
+          "Integrating the matrix flow with the exponential map keeps W_t orthogonal.",
+          "odetoode_theory", "orthogonality_defect", "threshold", a=("odetoode_iso",),
+          settings=("exp",), threshold=1e-8, note="max ‖WᵀW − I‖ ≤ 1e-8 (ours)"),
+    Claim("O2O-S31-isospectral", O2O, "Sec. 3.1 (ISO-ODEtoODE)",
+          "The ISO-ODEtoODE flow is isospectral.", "odetoode_theory", "isospectral_deviation",
+          "threshold", a=("odetoode_iso",), settings=("exp",), threshold=1e-8,
+          note="max eigenvalue deviation ≤ 1e-8 (ours)"),
+    Claim("O2O-T1-wins", O2O, "Table 1 (Sec. 5.2)",
+          "ODEtoODE outperforms the other models on most MNIST-C corruptions (printed table: 8 "
+          "of 11 rows).", "mnistc", "accuracy", "wins", a=("odetoode-1", "odetoode-10"),
+          direction="higher", threshold=8 / 11, needs=Need(
+              "CPU", 20, "9 models x 100 epochs of a width-128 MLP (ours: rough)"),
+          note="an ODEtoODE variant best in ≥ 8/11 of the corruption rows"),
+    Claim("O2O-T2-wins", O2O, "Table 2 (Sec. 5.2)",
+          "With dropout ODEtoODE outperforms the other models on most corruptions (printed: 8 "
+          "of 11 rows).", "mnistc_table2", "accuracy", "wins",
+          a=("odetoode-1", "odetoode-2", "odetoode-4"), direction="higher",
+          threshold=8 / 11, needs=GPU_MNISTC),
+    # ---------------------------------------------------------------- structure review
+    Claim("SPDL-F4-converge", SPDL, "Fig. 4 (Sec. 6.1)",
+          "GD, heavy ball, NaG, RGD and Adam all converge to the minimum of the camelback.",
+          "optim_flows", "final_loss", "threshold", a=("GD", "HB", "NAG", "RGD", "Adam"),
+          settings=("camelback",), threshold=1e-6, note="F − F* ≤ 1e-6 at the end (ours)"),
+    Claim("SPDL-S22-symplectic", SPDL, "Sec. 2.2",
+          "A symplectic integrator of a Hamiltonian network preserves symplecticity to "
+          "round-off.", "structure", "symplecticity_defect", "threshold", a=("hamnode",),
+          threshold=1e-6, note="‖DΦᵀJDΦ − J‖_F ≤ 1e-6 (ours)"),
+    Claim("SPDL-S61-conformal", SPDL, "Sec. 6.1",
+          "The conformal symplectic split of a damped Hamiltonian (heavy-ball type) network "
+          "preserves its dissipation law.", "structure", "conformal_symplecticity_defect",
+          "threshold", a=("hamhbnode",), threshold=1e-6),
+    Claim("SPDL-S211-gradient-flow", SPDL, "Sec. 2.1.1, Thm. 2.1",
+          "Gradient-flow (Zhang–Schaeffer) networks are contractive: one-sided Lipschitz ν ≤ 0.",
+          "structure", "one_sided_lipschitz", "threshold", a=("gradnode",), threshold=0.0),
+    Claim("SPDL-S4-coupling", SPDL, "Sec. 4",
+          "Coupling-layer networks are invertible to round-off.", "structure",
+          "invertibility_error", "threshold", a=("couplingnode",), threshold=1e-6),
+    Claim("SPDL-S23-orthogonal", SPDL, "Sec. 2.3",
+          "Lie-group (exponential-map) integration keeps ODEtoODE's weights on O(d).",
+          "structure", "orthogonality_defect", "threshold", a=("odetoode",), threshold=1e-8),
+    Claim("SPDL-S3-discrete-adjoint", SPDL, "Sec. 3 (Eq. 28)",
+          "The discrete adjoint recursion of forward Euler equals backpropagation.",
+          "structure", "discrete_adjoint_error", "threshold", threshold=1e-10,
+          a=("node", "hbnode", "gnesterovnode", "odetoode", "hamnode")),
+    Claim("SPDL-F3-equivariant", SPDL, "Fig. 3 (Sec. 5.2)",
+          "The equivariant denoiser converges in fewer iterations to a lower objective than "
+          "the ordinary CNN.", "equivariant_denoising", "final_loss", "better",
+          a=("equivariant",), b=("ordinary",), needs=NOT_BUILT),
+    Claim("SPDL-F3-rotations", SPDL, "Fig. 3 (Sec. 5.2)",
+          "The equivariant denoiser generalises to rotated inputs, the ordinary one does not.",
+          "equivariant_denoising", "rotated_error", "better", a=("equivariant",),
+          b=("ordinary",), needs=NOT_BUILT),
+)
+
+# Result-section claims the ledger does not test, and why.
+LEFT_OUT: tuple[tuple[str, str, str], ...] = (
+    (HB, "Tables 1–4", "setup tables (batch sizes, widths, parameter counts), no result; the "
+     "parameter counts are checked by the model tests"),
+    (HB, "Fig. 5 (snapshots)", "qualitative pictures of the evolving point cloud"),
+    (NES, "Table 1", "parameter counts (setup), checked by the model tests"),
+    (NES, "Fig. 6 (NODE stopped)", "a remark on a run stopped for time, not a claim"),
+    (NES, "Sec. 5 'better accuracy and smaller NFEs in all experiments'", "a summary "
+     "contradicted by the paper's own SONODE/Walker2D result; its parts are claims above"),
+    (O2O, "Fig. 2 caption (HyperNet on HalfCheetah spikes, then flattens at 0)",
+     "a description of one curve's shape"),
+    (O2O, "Lemma 1, Lemma 2, Lemmas 3–4, Theorem 1", "theoretical bounds that no experiment "
+     "here measures (Lipschitz constants of the policy and F, ES second moment, SRGD rate)"),
+    (SPDL, "Fig. 1, Fig. 2, Example 3.2.1", "qualitative pictures (ResNet feature flow, "
+     "half-moons flow density) and an analytic example with no measurement"),
+)

@@ -1,0 +1,328 @@
+"""Claims ledger: each comparison kind on made-up records, every claim of the ledger made to
+hold and to fail on synthetic records of its own metrics, the error for a metric no record
+has, "not run" with its reason, and the ledger written end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from odebench.report.claims import (
+    FAILS,
+    HOLDS,
+    NOT_RUN,
+    Claim,
+    ClaimError,
+    Need,
+    build_claims,
+    evaluate,
+    records_from,
+    validate,
+)
+from odebench.report.claims_data import CLAIMS, LEFT_OUT
+from odebench.tasks.experiments import EXPERIMENTS
+
+SEEDS = (0, 1)
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    frame["run"] = [f"runs/x/{m}@{s}/seed{k}" for m, s, k in
+                    zip(frame["model"], frame["setting"], frame["seed"], strict=True)]
+    return frame
+
+
+def _rows(cells: dict[tuple[str, str], dict[str, float]]) -> pd.DataFrame:
+    """Two seeds per (model, setting) with the given metric values (the second seed 1 %
+    apart, so that means and spreads are defined)."""
+    rows = []
+    for (model, setting), values in cells.items():
+        for seed in SEEDS:
+            rows.append({"model": model, "setting": setting, "seed": seed,
+                         **{k: v * (1 + 0.01 * seed) if isinstance(v, float) else v
+                            for k, v in values.items()}})
+    return _frame(rows)
+
+
+def _good_bad(claim: Claim) -> tuple[float, float]:
+    return (1.0, 2.0) if claim.direction in ("lower", "decreasing") else (2.0, 1.0)
+
+
+def _settings(claim: Claim) -> list[str]:
+    if claim.axis == "setting":
+        return [*claim.a, *(claim.b or ("extra=1",))]
+    out = []
+    for selector in claim.settings or ("",):
+        out += ["tol=0.1", "tol=0.001"] if selector in ("@min", "@max") else [selector]
+    if claim.exclude:
+        out = [*out, "Swimmer"] if out != [""] else ["Swimmer", "Hopper"]
+        out += list(claim.exclude)
+    if claim.kind == "wins" and out == [""]:
+        out = [f"c{i}" for i in range(11)]
+    if claim.kind == "each_fails_somewhere" and len(out) < 2:
+        out = ["Swimmer-v5", "Hopper-v5"]
+    return out
+
+
+def synthetic(claim: Claim, hold: bool) -> pd.DataFrame:
+    """Records built from the claim's own metrics on which it holds (or fails)."""
+    good, bad = _good_bad(claim)
+    settings = _settings(claim)
+    cells: dict[tuple[str, str], dict[str, float]] = {}
+    kind = claim.kind
+    if kind in ("learns_everywhere", "fails_on", "each_fails_somewhere"):
+        learned = {"gain": 10.0, "final_return": 100.0}
+        flat = {"gain": -1.0, "final_return": 100.0}
+        models = list(claim.a) or ["p1", "p2"]
+        if kind == "each_fails_somewhere":
+            models = [*claim.b, "p1", "p2"]
+        for model in models:
+            for i, setting in enumerate(settings):
+                if kind == "learns_everywhere":
+                    cells[(model, setting)] = learned if hold else flat
+                elif kind == "fails_on":
+                    cells[(model, setting)] = flat if hold else learned
+                elif model in claim.b:
+                    cells[(model, setting)] = learned
+                else:
+                    fails_here = i == 0 and (hold or model != "p1")
+                    cells[(model, setting)] = flat if fails_here else learned
+        return _rows(cells)
+    if kind == "within_bounds":
+        low, _, high = claim.metric.partition("|")
+        high = high or low
+        lower, upper = claim.bounds
+        lo = lower if isinstance(lower, float) else 0.5
+        hi = upper if isinstance(upper, float) else 2.0
+        inside, outside = lo + 0.25 * (hi - lo), hi + (hi - lo) + 1
+        for model in claim.a:
+            for setting in settings:
+                row = {low: inside, high: inside if hold else outside}
+                for bound, value in ((lower, lo), (upper, hi)):
+                    if isinstance(bound, str):
+                        row[bound] = value
+                cells[(model, setting)] = row
+        return _rows(cells)
+    if kind == "threshold":
+        t = claim.threshold
+        below = t / 2 if t > 0 else t - 1.0
+        above = 2 * t + 1.0 if t >= 0 else t / 2
+        yes, no = (below, above) if claim.direction == "lower" else (above, below)
+        for model in claim.a:
+            for setting in settings:
+                cells[(model, setting)] = {claim.metric: yes if hold else no}
+        return _rows(cells)
+    if claim.axis == "setting":
+        for model in claim.models:
+            for i, setting in enumerate(settings):
+                if kind == "ordering":
+                    value = float(i + 1) if claim.direction == "increasing" else float(10 - i)
+                    if not hold:
+                        value = float(10 - i) if claim.direction == "increasing" else float(i)
+                else:
+                    mine = setting in claim.a
+                    value = (good if mine else bad) if hold else (bad if mine else good)
+                cells[(model, setting)] = {claim.metric: value}
+        return _rows(cells)
+    if kind == "ordering":
+        for setting in settings:
+            for i, model in enumerate(claim.a):
+                up = float(i + 1)
+                down = float(len(claim.a) - i)
+                increasing = claim.direction == "increasing"
+                cells[(model, setting)] = {claim.metric: (up if increasing else down) if hold
+                                           else (down if increasing else up)}
+        return _rows(cells)
+    others = list(claim.b) or ["other1", "other2"]
+    for setting in settings:
+        for model in [*claim.a, *others]:
+            mine = model in claim.a
+            cells[(model, setting)] = {claim.metric: (good if mine else bad) if hold
+                                       else (bad if mine else good)}
+    return _rows(cells)
+
+
+def test_ledger_is_valid_and_large():
+    validate(CLAIMS)
+    papers = {c.paper for c in CLAIMS}
+    assert len(papers) == 4 and len(CLAIMS) >= 90
+    assert all(len(item) == 3 for item in LEFT_OUT)
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_each_claim_holds_and_fails_on_synthetic_records(claim):
+    assert evaluate(claim, synthetic(claim, True)).verdict == HOLDS
+    assert evaluate(claim, synthetic(claim, False)).verdict == FAILS
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_each_claim_names_an_experiment_or_what_it_needs(claim):
+    assert claim.experiment in EXPERIMENTS or claim.needs is not None
+
+
+# ------------------------------------------------------------------ comparison kinds by hand
+
+def _claim(**kw) -> Claim:
+    base = dict(id="T", paper="P", where="Fig. 0", sentence="s", experiment="x",
+                metric="nfe_backward", kind="better")
+    return Claim(**{**base, **kw})
+
+
+def test_better_at_every_setting_holds_and_fails_on_one():
+    claim = _claim(a=("hbnode",), b=("node",))
+    frame = _rows({("hbnode", "tol=0.1"): {"nfe_backward": 10.0},
+                   ("node", "tol=0.1"): {"nfe_backward": 20.0},
+                   ("hbnode", "tol=0.001"): {"nfe_backward": 30.0},
+                   ("node", "tol=0.001"): {"nfe_backward": 40.0}})
+    verdict = evaluate(claim, frame)
+    assert verdict.verdict == HOLDS and "tol=0.001" in verdict.measured
+    assert len(verdict.runs) == 8
+    frame.loc[(frame["model"] == "hbnode") & (frame["setting"] == "tol=0.001"),
+              "nfe_backward"] = 50.0
+    assert evaluate(claim, frame).verdict == FAILS
+
+
+def test_best_of_top_two_and_sole_best():
+    frame = _rows({(m, ""): {"acc": v} for m, v in
+                   {"gnesterovnode": 0.6, "sonode": 0.7, "node": 0.5}.items()})
+    second = _claim(metric="acc", kind="best_of", a=("gnesterovnode",), direction="higher",
+                    top=2)
+    assert evaluate(second, frame).verdict == HOLDS
+    assert evaluate(_claim(metric="acc", kind="best_of", a=("gnesterovnode",),
+                           direction="higher"), frame).verdict == FAILS
+
+
+def test_ordering_over_settings():
+    claim = _claim(metric="acc", kind="ordering", axis="setting", models=("g",),
+                   a=("r=3", "r=5", "r=10"), direction="increasing")
+    frame = _rows({("g", "r=3"): {"acc": 0.1}, ("g", "r=5"): {"acc": 0.2},
+                   ("g", "r=10"): {"acc": 0.3}})
+    assert evaluate(claim, frame).verdict == HOLDS
+    frame.loc[frame["setting"] == "r=10", "acc"] = 0.15
+    assert evaluate(claim, frame).verdict == FAILS
+
+
+def test_within_bounds_every_record():
+    claim = _claim(metric="lo|hi", kind="within_bounds", a=("m",),
+                   bounds=("bound_lower", "bound_upper"))
+    frame = _rows({("m", "init"): {"lo": 0.9, "hi": 1.1, "bound_lower": 0.5,
+                                   "bound_upper": 2.0}})
+    assert evaluate(claim, frame).verdict == HOLDS
+    frame.loc[1, "hi"] = 2.5  # one seed outside
+    assert evaluate(claim, frame).verdict == FAILS
+
+
+def test_margin_relaxes_better():
+    claim = _claim(a=("node",), b=("anode",), margin=-0.1)
+    frame = _rows({("node", ""): {"nfe_backward": 105.0}, ("anode", ""): {"nfe_backward": 100.0}})
+    assert evaluate(claim, frame).verdict == HOLDS
+    frame.loc[frame["model"] == "node", "nfe_backward"] = 120.0
+    assert evaluate(claim, frame).verdict == FAILS
+
+
+# ------------------------------------------------------------------ bad input, not run
+
+def test_unknown_metric_is_an_error_naming_claim_experiment_and_column():
+    claim = _claim(id="BAD-1", experiment="cifar10", metric="no_such_metric",
+                   a=("hbnode",), b=("node",))
+    frame = _rows({("hbnode", ""): {"nfe_backward": 1.0}, ("node", ""): {"nfe_backward": 2.0}})
+    with pytest.raises(ClaimError, match=r"BAD-1.*cifar10.*no_such_metric"):
+        evaluate(claim, frame)
+
+
+def test_experiment_not_in_profile_is_not_run_with_gpu_hours():
+    claim = _claim(experiment="cifar10_tolerance", a=("hbnode",), b=("node",),
+                   needs=Need("GPU", 110, "logs"))
+    verdict = evaluate(claim, None, configured=False)
+    assert verdict.verdict == NOT_RUN
+    assert "not in this profile" in verdict.reason and "110 GPU-hours" in verdict.reason
+    assert evaluate(claim, None).reason.startswith("no run records")
+
+
+def test_setting_not_run_and_model_absent_are_not_run():
+    frame = _rows({("odetoode", "Swimmer-v5"): {"final_return": 1.0},
+                   ("deepnet", "Swimmer-v5"): {"final_return": 0.5}})
+    claim = _claim(metric="final_return", kind="best_of", a=("odetoode",),
+                   settings=("Humanoid",), direction="higher")
+    verdict = evaluate(claim, frame)
+    assert verdict.verdict == NOT_RUN and "Humanoid" in verdict.reason
+    absent = _claim(metric="final_return", a=("hypernet",), b=("deepnet",))
+    assert "hypernet" in evaluate(absent, frame).reason
+
+
+# ------------------------------------------------------------------ records and end to end
+
+def _epochs(models_values: dict[str, float], diverged: str | None = None):
+    rows, runs = [], []
+    for model, nfe in models_values.items():
+        for seed in SEEDS:
+            for epoch in (1, 2, 3):
+                rows.append({"experiment": "pointcloud", "model": model, "setting": "",
+                             "seed": seed, "epoch": epoch, "loss": 1.0 / epoch,
+                             "test_accuracy": 0.5 + 0.1 * epoch, "nfe_forward": nfe,
+                             "nfe_backward": nfe * epoch, "nfe_test": nfe, "seconds": 1.0,
+                             "grad_norm_mean": 0.1})
+            status = "diverged" if (model == diverged and seed == 1) else "completed"
+            runs.append({"experiment": "pointcloud", "model": model, "setting": "",
+                         "seed": seed, "status": status, "task": "pointcloud"})
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+def test_records_use_completed_runs_and_carry_derived_metrics():
+    epochs, runs = _epochs({"node": 20.0, "hbnode": 10.0}, diverged="hbnode")
+    records, left = records_from(epochs, runs, "pointcloud", "pointcloud")
+    assert left == "1 diverged"
+    assert len(records[records["model"] == "hbnode"]) == 1
+    assert set(records["run"]) >= {"runs/pointcloud/node/seed0", "runs/pointcloud/hbnode/seed0"}
+    row = records[records["model"] == "node"].iloc[0]
+    assert row["nfe_backward_growth"] == pytest.approx(3.0)
+    assert row["nfe_backward_over_forward"] == pytest.approx(3.0)
+    assert row["epoch_of_best_accuracy"] == 3
+
+
+def test_standard_claims_metrics_exist_in_records():
+    """Every metric a claim on a trained-model experiment reads is produced by the records of
+    such an experiment (so a real run never meets a ClaimError)."""
+    epochs, runs = _epochs({"node": 20.0})
+    epochs = epochs.assign(mse=1.0, valid_mse=1.0, test_mse=1.0, h_norm=1.0, t=1.0,
+                           adjoint_norm_0=1.0, adjoint_norm_1=0.5)
+    records, _ = records_from(epochs, runs, "x", "sequences")
+    rl_epochs = pd.DataFrame([{"model": "odetoode", "setting": "env=Swimmer-v5", "seed": 0,
+                               "iteration": i, "eval_return": float(i), "env_steps": 10 * i,
+                               "seconds": 0.1} for i in (1, 2)])
+    rl_runs = pd.DataFrame([{"model": "odetoode", "setting": "env=Swimmer-v5", "seed": 0,
+                             "status": "completed", "task": "rl"}])
+    rl_records, _ = records_from(rl_epochs, rl_runs, "rl", "rl")
+    assert rl_records.iloc[0]["setting"] == "Swimmer-v5"
+    known = {"optim_flows", "structure", "odetoode_theory", "mnistc", "mnistc_table2"}
+    for claim in CLAIMS:
+        if claim.experiment not in EXPERIMENTS or claim.experiment in known:
+            continue
+        columns = rl_records.columns if claim.experiment == "rl" else records.columns
+        for column in claim.columns():
+            assert column in columns, (claim.id, column)
+
+
+def test_build_claims_writes_csv_and_md(tmp_path):
+    epochs, runs = _epochs({m: v for m, v in zip(
+        ["node", "anode", "sonode", "hbnode", "ghbnode", "nesterovnode", "gnesterovnode"],
+        [30.0, 28.0, 26.0, 24.0, 22.0, 12.0, 10.0], strict=True)})
+    folder = tmp_path / "aggregate"
+    folder.mkdir()
+    epochs.to_csv(folder / "pointcloud_epochs.csv", index=False)
+    runs.to_csv(folder / "pointcloud_runs.csv", index=False)
+    outputs = build_claims(tmp_path, ["pointcloud", "cifar10"], "test")
+    table = pd.read_csv(outputs["csv"])
+    assert len(table) == len(CLAIMS)
+    verdicts = table.set_index("id")["verdict"]
+    assert verdicts["NES-F3-forward"] == HOLDS
+    assert verdicts["NES-F3-gnesterov"] == HOLDS
+    assert verdicts["NES-T2-cifar-best"] == NOT_RUN
+    reason = table.set_index("id").loc["HB-F7-backward", "reason"]
+    assert "not in this profile" in reason and "GPU-hours" in reason
+    text = outputs["md"].read_text()
+    assert "# Claims ledger (test profile)" in text and "NES-F3-forward" in text
+    assert "runs/pointcloud/gnesterovnode/seed0" in text
+    assert not list(tmp_path.glob(".*tmp*"))
+    assert np.isin(table["verdict"], [HOLDS, FAILS, NOT_RUN]).all()
