@@ -52,8 +52,15 @@ def _report_step(step_name: str, with_order: bool = True):
         step: Callable[..., dict[str, Path]] = getattr(build, step_name)
         config = load_config(args.config)
         results_dir = Path(args.results_dir or config["results_dir"])
-        for experiment in _experiments(args, config):
-            extra = {"model_order": _model_order(config, experiment)} if with_order else {}
+        experiments = _experiments(args, config)
+        given = getattr(args, "models", None)
+        if given and len(experiments) != 1:
+            raise ConfigError("--models gives one experiment's model order: name exactly one "
+                              "--experiment with it")
+        for experiment in experiments:
+            order = given.split(",") if given else None
+            extra = ({"model_order": order or _model_order(config, experiment)}
+                     if with_order else {})
             outputs = step(results_dir, experiment, **extra)
             print(f"{experiment}: " + ", ".join(str(p) for p in outputs.values()))
     return handler
@@ -81,6 +88,18 @@ def _plan(args: argparse.Namespace) -> None:
         print(f"{experiment} (task {task.NAME}, setup "
               f"{resolved['setup']}): models {', '.join(models)}; seeds "
               f"{seeds_of(resolved['seeds'])}{sweep}")
+
+
+def _cost(args: argparse.Namespace) -> None:
+    """Time a slice of every job and scale it to the profile: results/<profile>/cost.{csv,md}."""
+    from odebench.tasks.cost import measure_profile
+
+    config = load_config(args.config)
+    results_dir = Path(args.results_dir or config["results_dir"])
+    paths = measure_profile(config, _experiments(args, config), args.slice, args.cores,
+                            results_dir, min_seconds=args.min_seconds)
+    print(paths["md"].read_text())
+    print("cost: " + ", ".join(str(p) for p in paths.values()))
 
 
 def _rl_params(args: argparse.Namespace) -> None:
@@ -130,15 +149,27 @@ def parser() -> argparse.ArgumentParser:
             _data)
     command("aggregate", "collect run records into aggregate/<experiment>_{epochs,runs}.csv",
             _report_step("aggregate", with_order=False))
-    command("table", "tables/<experiment>.csv, .md and .tex from the aggregate",
-            _report_step("build_table"))
-    command("figure", "figures/<experiment>.png and .pdf from the aggregate",
-            _report_step("build_figure"))
-    command("report", "aggregate + tables + figures from existing run records, no training",
-            _report_step("build_experiment_report"))
+    for name, help_text, step in (
+            ("table", "tables/<experiment>.csv, .md and .tex from the aggregate", "build_table"),
+            ("figure", "figures/<experiment>.png and .pdf from the aggregate", "build_figure"),
+            ("report", "aggregate + tables + figures from existing run records, no training",
+             "build_experiment_report")):
+        ordered = command(name, help_text, _report_step(step))
+        ordered.add_argument("--models", default=None,
+                             help="model order of the rows and legends, comma-separated "
+                                  "(default: the experiment's models as configured; the "
+                                  "workflow passes it so that these jobs need no torch)")
     command("plan", "print the experiments, models and seeds of a config", _plan)
     command("claims", "claims.csv and claims.md: the papers' claims checked on the "
             "aggregates", _claims, experiments=False)
+    cost = command("cost", "estimate a profile's cost: every job run for a slice of its "
+                   "length, timed and scaled (cost.csv, cost.md)", _cost)
+    cost.add_argument("--slice", type=int, default=2,
+                      help="length units (epochs, ES iterations, ...) each job runs; default 2")
+    cost.add_argument("--min-seconds", type=float, default=10.0,
+                      help="rerun a slice longer until it takes this long; default 10")
+    cost.add_argument("--cores", type=int, default=16,
+                      help="cores the wall-time estimate assumes; default 16")
     params = sub.add_parser("rl-params", help="ES RL policies: width and parameter count per "
                             "environment, baselines matched to ODEtoODE (not smaller)")
     params.add_argument("--env", action="append",

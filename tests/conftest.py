@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.helpers import REPO  # noqa: F401 (tests import it from here)
 from tests.loopback import no_network, server  # noqa: F401 (shared fixtures)
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True, scope="session")

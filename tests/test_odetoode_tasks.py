@@ -67,6 +67,7 @@ def test_mnistc_trains_on_clean_tests_every_corruption_and_reports(tmp_path):
         assert {f"test_accuracy_{c}" for c in ("rotate", "stripe", "identity")} <= set(final)
         assert final["test_accuracy_identity"] == pytest.approx(final["test_accuracy"])
         assert summary["config"]["width"] == 8
+        assert 0.1 <= summary["chance_accuracy"] < 0.5  # the majority digit's share
     epochs = pd.read_csv(tmp_path / "runs/mnistc/odetoode-1/seed0/epochs.csv")
     assert (epochs["nfe_forward"] == 4).all()  # T / eta explicit Euler steps, counted
     assert epochs["grad_norm_mean"].gt(0).all()
@@ -74,6 +75,7 @@ def test_mnistc_trains_on_clean_tests_every_corruption_and_reports(tmp_path):
     text = outputs["md"].read_text()
     assert "| corruption | Dense-1 | NODE | ODEtoODE-1 | best (ours) | best (paper) |" in text
     assert "Shot Noise" in text and "(**97.94**)" in text  # ODEtoODE-1 identity, Table 1
+    assert f"majority class): accuracy {summary['chance_accuracy']:.3f}." in text
     table = pd.read_csv(outputs["csv"])
     assert len(table) == 11 * 3
 

@@ -69,3 +69,17 @@ def test_classification_tables_state_the_chance_level(tmp_path):
     _fake_run(tmp_path / "other", "node", 0, [1.0, 0.5], 20)  # no chance recorded: no line
     assert "Chance level" not in build_experiment_report(tmp_path / "other",
                                                          "pointcloud")["md"].read_text()
+
+
+def test_sequence_tables_state_what_learning_nothing_scores(tmp_path):
+    folder = run_dir(tmp_path, "walker2d", "node", 0)
+    folder.mkdir(parents=True)
+    record = RunRecord(folder, "walker2d", "node", 0)
+    record.append({"epoch": 1, "iterations": 1, "loss": 0.5, "nfe_forward": 20,
+                   "nfe_backward": 20, "seconds": 0.5, "test_mse": 0.3})
+    record.write_summary(status="completed", final={"loss": 0.5, "test_mse": 0.3},
+                         config={"task": "walker2d"}, device="cpu",
+                         extra={"baseline_mse": {"train_mean": 1.0234, "persistence": 0.0567}})
+    markdown = build_experiment_report(tmp_path, "walker2d")["md"].read_text()
+    assert ("the training mean, test MSE 1.023; the last observed value held, test MSE "
+            "0.0567.") in markdown

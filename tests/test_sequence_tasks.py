@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+import torch
 
 from odebench.config import load_config
 from odebench.records import run_dir
@@ -45,6 +46,23 @@ def test_plane_vibration_records_mse_nfe_gradients_and_adjoint_profile(tmp_path)
     assert summary["n_params"] == 20 * 20 * 3 + 60 + 6 * 40 + 2 * 20 * 40 + 80 + 6 * 5 * 40 \
         + 40 + 21 * 5 + 1  # f, jump (3 layers), window ic (6 steps x 5), head, gamma
     assert summary["config"]["param_shrink"] == 0.01
+    assert set(summary["baseline_mse"]) == {"train_mean", "persistence"}
+
+
+def test_baselines_score_the_forecast_and_the_next_step_of_known_windows():
+    from odebench.data.sequences import SequenceSplit
+    from odebench.tasks.sequences import baseline_mse
+
+    x = torch.tensor([[[1.0], [2.0]], [[3.0], [4.0]]])  # 2 windows, 2 steps, 1 channel
+    y = x + 1.0                                           # the next step
+    times = torch.ones(2, 2)
+    train = SequenceSplit(times, x, y, forecast=torch.full((2, 3, 1), 2.0))
+    test = SequenceSplit(times, x, y, forecast=torch.tensor([[[2.0]] * 3, [[6.0]] * 3]))
+    # forecast: train mean 2 -> errors 0 and 4; held last value 2 and 4 -> errors 0 and 2
+    assert baseline_mse(train, test) == pytest.approx({"train_mean": 8.0, "persistence": 2.0})
+    train, test = SequenceSplit(times, x, y), SequenceSplit(times, x, y)
+    # next step: train mean of y is 3.5 over 2, 3, 4, 5; holding x is off by 1 everywhere
+    assert baseline_mse(train, test) == pytest.approx({"train_mean": 1.25, "persistence": 1.0})
 
 
 def test_official_code_plane_vibration_switches_lr_schedule_and_xi(tmp_path):

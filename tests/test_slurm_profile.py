@@ -8,10 +8,7 @@ outputs of its incomplete attempt."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -24,7 +21,7 @@ from odebench.config import load_config
 from odebench.records import run_dir
 from odebench.tasks.run import run_one
 from tests.conftest import REPO
-from tests.helpers import write_config
+from tests.helpers import copy_workflow, snakemake, write_config
 
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 PLUGIN = "snakemake-executor-plugin-slurm"
@@ -61,21 +58,11 @@ def _parsed_profile(monkeypatch) -> dict:
         return ProfileConfigFileParser().parse(stream)
 
 
-def _snakemake(workdir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
 
 @pytest.fixture(scope="module")
 def workflow_copy(tmp_path_factory) -> Path:
     """The workflow in a scratch folder (a dry run may write .snakemake/ there, not here)."""
-    folder = tmp_path_factory.mktemp("slurm_workflow")
-    shutil.copy(REPO / "Snakefile", folder / "Snakefile")
-    shutil.copytree(REPO / "workflow", folder / "workflow")
-    shutil.copytree(REPO / "config", folder / "config")
-    return folder
+    return copy_workflow(tmp_path_factory.mktemp("slurm_workflow"))
 
 
 def test_rule_scan_finds_the_workflow_rules():
@@ -172,7 +159,7 @@ def test_dry_run_with_the_profile_plans_the_paper_dag_with_its_resources(workflo
     command = ["-n", "--profile", "workflow/profiles/slurm", "--configfile", "config/paper.yaml"]
     if not HAVE_PLUGIN:  # the profile's resources, Snakemake's own dry-run executor
         command += ["--executor", "dryrun"]
-    result = _snakemake(workflow_copy, *command)
+    result = snakemake(workflow_copy, *command)
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = _planned_jobs(result.stdout)
     by_rule = {rule for rule, _, _ in jobs}
@@ -193,7 +180,7 @@ def test_dry_run_with_the_profile_plans_the_paper_dag_with_its_resources(workflo
 @pytest.mark.slow
 @pytest.mark.skipif(HAVE_PLUGIN, reason=f"{PLUGIN} is installed: the README command plans")
 def test_without_the_plugin_the_readme_command_names_the_plugin(workflow_copy):
-    result = _snakemake(workflow_copy, "-n", "--profile", "workflow/profiles/slurm",
+    result = snakemake(workflow_copy, "-n", "--profile", "workflow/profiles/slurm",
                         "--configfile", "config/paper.yaml", timeout=60)
     assert result.returncode != 0
     assert PLUGIN in result.stderr and "odebench[cluster]" in result.stderr

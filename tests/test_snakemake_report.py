@@ -6,15 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import REPO
-from tests.test_workflow import _snakemake
+from tests.helpers import copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +33,7 @@ CONFIG = ["--configfile", f"config/{PROFILE}.yaml"]
 
 @pytest.fixture(scope="module")
 def workflow_copy(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("report_workflow")
-    shutil.copy(REPO / "Snakefile", folder / "Snakefile")
-    shutil.copytree(REPO / "workflow", folder / "workflow")
-    shutil.copytree(REPO / "config", folder / "config")
-    (folder / "config" / f"{PROFILE}.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
-    return folder
+    return copy_workflow(tmp_path_factory.mktemp("report_workflow"), {PROFILE: TINY})
 
 
 def _has_claims_rule() -> bool:
@@ -57,7 +50,7 @@ def _report(html: str) -> tuple[dict, dict, str]:
 
 
 def test_report_before_any_run_says_which_targets_to_run(workflow_copy):
-    result = _snakemake(workflow_copy, "--report", "report.html", *CONFIG)
+    result = snakemake(workflow_copy, "--report", "report.html", *CONFIG)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert f"no run of profile '{PROFILE}' exists yet" in output
@@ -67,10 +60,10 @@ def test_report_before_any_run_says_which_targets_to_run(workflow_copy):
 
 @pytest.fixture(scope="module")
 def report_html(workflow_copy) -> tuple[str, float]:
-    result = _snakemake(workflow_copy, "--cores", "2", *CONFIG)
+    result = snakemake(workflow_copy, "--cores", "2", *CONFIG)
     assert result.returncode == 0, result.stderr[-3000:]
     start = time.perf_counter()
-    result = _snakemake(workflow_copy, "--report", "report.html", *CONFIG)
+    result = snakemake(workflow_copy, "--report", "report.html", *CONFIG)
     seconds = time.perf_counter() - start
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return (workflow_copy / "report.html").read_text(), seconds
@@ -104,7 +97,7 @@ def test_report_holds_figure_tables_and_captions_of_what_was_run(report_html):
 
 def test_report_with_a_missing_result_names_it(report_html, workflow_copy):
     (workflow_copy / "results" / PROFILE / "figures" / "pointcloud.png").unlink()
-    result = _snakemake(workflow_copy, "--report", "again.html", *CONFIG)
+    result = snakemake(workflow_copy, "--report", "again.html", *CONFIG)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert f"results/{PROFILE}/figures/pointcloud.png" in output

@@ -168,3 +168,28 @@ def test_invalid_settings_are_named(kwargs, needle):
 
 def test_methods_list_torchdiffeq_solvers():
     assert {"dopri5", "rk4", "euler", "dopri8", "bosh3"} <= set(METHODS)
+
+
+def test_method_names_are_torchdiffeqs_own():
+    """The door lists torchdiffeq's solver names without importing it; they must agree."""
+    from torchdiffeq._impl.odeint import SOLVERS
+
+    from odebench.solvers import METHODS
+
+    assert set(METHODS) == set(SOLVERS)
+
+
+def test_training_job_imports_leave_out_other_tasks_pandas_and_torchdiffeq():
+    """A point-cloud job loads its own task only: no pandas (records are written with csv), no
+    scipy-backed loaders of other data sets, no torchdiffeq on the default lean backend."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from odebench.tasks.run import experiment_task; "
+            "experiment_task({'experiments': {'pointcloud': {}}}, 'pointcloud'); "
+            "import odebench.tasks.trainer; "
+            "print(sorted(m for m in ('pandas', 'torchdiffeq', 'scipy.ndimage', "
+            "'odebench.tasks.rl', 'odebench.data.cifar10') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"

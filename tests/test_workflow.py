@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +9,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.helpers import copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -32,27 +29,16 @@ TINY = {
 }
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=600)
-
 
 @pytest.fixture(scope="module")
 def workflow_copy(tmp_path_factory) -> Path:
     """The workflow files in a scratch folder, as a fresh clone has them."""
-    folder = tmp_path_factory.mktemp("workflow")
-    shutil.copy(REPO / "Snakefile", folder / "Snakefile")
-    shutil.copytree(REPO / "workflow", folder / "workflow")
-    shutil.copytree(REPO / "config", folder / "config")
-    (folder / "config" / "tiny.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
-    return folder
+    return copy_workflow(tmp_path_factory.mktemp("workflow"), {"tiny": TINY})
 
 
 @pytest.fixture(scope="module")
 def tiny_run(workflow_copy) -> Path:
-    result = _snakemake(workflow_copy, "--cores", "2", "--configfile", "config/tiny.yaml")
+    result = snakemake(workflow_copy, "--cores", "2", "--configfile", "config/tiny.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     return workflow_copy / "results" / "tiny"
 
@@ -87,19 +73,23 @@ def test_sweep_experiment_gets_a_row_per_setting_and_its_figure(tiny_run):
             "summary.json").is_file()
 
 
-def test_paper_profile_dry_run_plans_every_experiment(workflow_copy):
-    result = _snakemake(workflow_copy, "-n", "--configfile", "config/paper.yaml")
+@pytest.mark.parametrize("profile, planned", [
+    ("paper", "gnesterovnode@nesterov_factor=10"),
+    ("paper_lite", "odetoode@env=HalfCheetah-v5/seed2"),
+])
+def test_paper_profiles_dry_run_plans_every_experiment(workflow_copy, profile, planned):
+    result = snakemake(workflow_copy, "-n", "--configfile", f"config/{profile}.yaml")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    paper = yaml.safe_load((REPO / "config" / f"{profile}.yaml").read_text())
     for experiment in paper["experiments"]:
-        assert f"results/paper/tables/{experiment}.csv" in result.stdout, experiment
-    assert "gnesterovnode@nesterov_factor=10" in result.stdout
+        assert f"results/{profile}/tables/{experiment}.csv" in result.stdout, experiment
+    assert planned in result.stdout
 
 
 def test_report_target_rebuilds_from_records_without_training(tiny_run, workflow_copy):
     for path in (tiny_run / "tables").iterdir():
         path.unlink()
-    result = _snakemake(workflow_copy, "report", "--cores", "1", "--configfile",
+    result = snakemake(workflow_copy, "report", "--cores", "1", "--configfile",
                         "config/tiny.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rule train" not in result.stdout + result.stderr
@@ -111,7 +101,7 @@ def test_config_typo_fails_before_any_job_naming_the_key(workflow_copy):
     broken = {**TINY, "results_dir": "results/broken",
               "experiments": {"pointcloud": {**TINY["experiments"]["pointcloud"], "tolx": 1}}}
     (workflow_copy / "config" / "broken.yaml").write_text(yaml.safe_dump(broken))
-    result = _snakemake(workflow_copy, "--cores", "1", "--configfile", "config/broken.yaml")
+    result = snakemake(workflow_copy, "--cores", "1", "--configfile", "config/broken.yaml")
     assert result.returncode != 0
     assert "'tolx' was unexpected" in result.stdout + result.stderr
     assert not (workflow_copy / "results" / "broken").exists()
@@ -122,17 +112,17 @@ def test_unknown_model_fails_before_any_job_listing_valid_ones(workflow_copy):
               "experiments": {"pointcloud": {**TINY["experiments"]["pointcloud"],
                                              "models": ["node", "hbnod"]}}}
     (workflow_copy / "config" / "broken2.yaml").write_text(yaml.safe_dump(broken))
-    result = _snakemake(workflow_copy, "-n", "--configfile", "config/broken2.yaml")
+    result = snakemake(workflow_copy, "-n", "--configfile", "config/broken2.yaml")
     assert result.returncode != 0
     output = result.stdout + result.stderr  # Snakemake prints workflow errors to stdout
     assert "'hbnod'" in output and "valid: node" in output and "hbnode" in output
 
 
 def test_default_config_dry_run_and_paper_config_do_not_mix(workflow_copy):
-    result = _snakemake(workflow_copy, "-n", "--cores", "1")
+    result = snakemake(workflow_copy, "-n", "--cores", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "results/smoke/runs/pointcloud" in result.stdout
-    paper = _snakemake(workflow_copy, "results/paper/config.yaml", "--cores", "1",
+    paper = snakemake(workflow_copy, "results/paper/config.yaml", "--cores", "1",
                        "--configfile", "config/paper.yaml")
     assert paper.returncode == 0, paper.stderr[-3000:]
     resolved = yaml.safe_load((workflow_copy / "results/paper/config.yaml").read_text())
@@ -143,6 +133,6 @@ def test_default_config_dry_run_and_paper_config_do_not_mix(workflow_copy):
 
 
 def test_lint_has_no_findings(workflow_copy):
-    result = _snakemake(workflow_copy, "--lint")
+    result = snakemake(workflow_copy, "--lint")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr

@@ -7,31 +7,36 @@ return a :class:`SequenceData` of batch-first :class:`SequenceSplit` windows. ``
 and ``corrupt`` are our implementations of the MNIST-C corruptions (``LABELS``: table names).
 """
 
-from odebench.data.cifar10 import load_cifar10
-from odebench.data.corruptions import CORRUPTIONS, LABELS, corrupt
-from odebench.data.download import fetch, resolve_data_dir
-from odebench.data.errors import (
-    ChecksumError,
-    DataError,
-    DownloadError,
-    FormatError,
-    UnknownCorruptionError,
-)
-from odebench.data.mnist import load_mnist
-from odebench.data.mnist_c import MNISTC, load_mnist_c, mnist_c_standin
-from odebench.data.plane_vibration import (
-    PlaneVibrationStandin,
-    load_plane_vibration,
-    plane_vibration_standin,
-)
-from odebench.data.registry import SOURCES, RemoteFile, Source
-from odebench.data.sequences import SequenceData, SequenceSplit, check_window
-from odebench.data.silverbox import load_silverbox
-from odebench.data.walker2d import WalkerStandin, load_walker2d, walker2d_standin
+from __future__ import annotations
 
-__all__ = ["CORRUPTIONS", "LABELS", "MNISTC", "SOURCES", "ChecksumError", "DataError",
-           "DownloadError", "FormatError", "PlaneVibrationStandin", "RemoteFile", "SequenceData",
-           "SequenceSplit", "Source", "UnknownCorruptionError", "WalkerStandin", "check_window",
-           "corrupt", "fetch", "load_cifar10", "load_mnist", "load_mnist_c",
-           "load_plane_vibration", "load_silverbox", "load_walker2d", "mnist_c_standin",
-           "plane_vibration_standin", "resolve_data_dir", "walker2d_standin"]
+import importlib
+from typing import Any
+
+# public name -> the submodule that defines it, imported on first use (PEP 562), so that a job
+# that reads one data set does not load every loader's dependencies (scipy.ndimage, ...)
+_HOMES = {
+    "load_cifar10": "cifar10",
+    "CORRUPTIONS": "corruptions", "LABELS": "corruptions", "corrupt": "corruptions",
+    "fetch": "download", "resolve_data_dir": "download",
+    "ChecksumError": "errors", "DataError": "errors", "DownloadError": "errors",
+    "FormatError": "errors", "UnknownCorruptionError": "errors",
+    "load_mnist": "mnist",
+    "MNISTC": "mnist_c", "load_mnist_c": "mnist_c", "mnist_c_standin": "mnist_c",
+    "PlaneVibrationStandin": "plane_vibration", "load_plane_vibration": "plane_vibration",
+    "plane_vibration_standin": "plane_vibration",
+    "SOURCES": "registry", "RemoteFile": "registry", "Source": "registry",
+    "SequenceData": "sequences", "SequenceSplit": "sequences", "check_window": "sequences",
+    "load_silverbox": "silverbox",
+    "WalkerStandin": "walker2d", "load_walker2d": "walker2d", "walker2d_standin": "walker2d",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'odebench.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"odebench.data.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = sorted(_HOMES)

@@ -5,6 +5,7 @@ Layout (docs/DESIGN.md, run records): ``<results>/runs/<experiment>/<model>/seed
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -14,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from odebench.records.atomic import atomic_write_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EPOCHS_FILE = "epochs.csv"
 SUMMARY_FILE = "summary.json"
@@ -121,8 +123,14 @@ class RunRecord:
         self.write_epochs()
 
     def write_epochs(self) -> None:
+        """``epochs.csv``: one column per key in order of first appearance, a missing or NaN
+        value as an empty cell (the form ``pandas.read_csv`` reads back as NaN)."""
+        columns = list(dict.fromkeys(key for row in self.rows for key in row))
         buffer = io.StringIO()
-        pd.DataFrame(self.rows).to_csv(buffer, index=False)
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in self.rows:
+            writer.writerow([_cell(row.get(column)) for column in columns])
         atomic_write_text(self.epochs_path, buffer.getvalue())
 
     def write_summary(self, *, status: str, final: Mapping[str, Any],
@@ -159,11 +167,19 @@ def _identity(folder: Path) -> dict[str, Any]:
             "seed": int(folder.name.removeprefix("seed"))}
 
 
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value
+
+
 def read_epochs(results_dir: str | Path, experiment: str | None = None) -> pd.DataFrame:
     """All ``epochs.csv`` rows under ``results_dir`` as one tidy frame.
 
     One row per (experiment, model, seed, epoch); the identifying columns come first.
     """
+    import pandas as pd  # only the report steps read records; training jobs never load pandas
+
     frames = []
     for folder in _run_folders(Path(results_dir), experiment):
         path = folder / EPOCHS_FILE
@@ -180,6 +196,8 @@ def read_epochs(results_dir: str | Path, experiment: str | None = None) -> pd.Da
 
 def read_summaries(results_dir: str | Path, experiment: str | None = None) -> pd.DataFrame:
     """One row per run with status and the flattened ``final`` metrics (``final_<name>``)."""
+    import pandas as pd
+
     rows = []
     for folder in _run_folders(Path(results_dir), experiment):
         path = folder / SUMMARY_FILE
@@ -192,6 +210,8 @@ def read_summaries(results_dir: str | Path, experiment: str | None = None) -> pd
                "epochs_completed": summary.get("epochs_completed"),
                "n_params": summary.get("n_params"),
                "chance_accuracy": summary.get("chance_accuracy"),
+               **{f"baseline_mse_{k}": v
+                  for k, v in (summary.get("baseline_mse") or {}).items()},
                "device": summary.get("environment", {}).get("device"),
                "device_name": summary.get("environment", {}).get("device_name")}
         row.update({f"final_{k}": v for k, v in summary.get("final", {}).items()})

@@ -23,6 +23,7 @@ from odebench.report.figures import (
     norm_figure,
     tolerance_scatter,
 )
+from odebench.report.formatting import fixed, value
 from odebench.report.latex import markdown_to_latex
 from odebench.report.odetoode import (
     integrator_table,
@@ -90,10 +91,33 @@ def experiment_kind(runs: pd.DataFrame) -> str | None:
 
 def chance_level(runs: pd.DataFrame) -> float | None:
     """The majority-class test accuracy the classification runs recorded (None if none did)."""
-    if "chance_accuracy" not in runs:
+    return _recorded(runs, "chance_accuracy")
+
+
+def _recorded(runs: pd.DataFrame, column: str) -> float | None:
+    """The largest value of ``column`` over the runs (they share one test set), or None."""
+    if column not in runs:
         return None
-    values = runs["chance_accuracy"].dropna()
+    values = runs[column].dropna()
     return float(values.max()) if len(values) else None
+
+
+def reference_levels(runs: pd.DataFrame) -> list[str]:
+    """Sentences stating what a model that learns nothing scores on the runs' test set: the
+    majority class (classification), or the training mean and the held last value
+    (sequences; test MSE). Empty when the runs recorded neither."""
+    levels = []
+    chance = chance_level(runs)
+    if chance is not None:
+        levels.append(f"Chance level (always the test set's majority class): accuracy "
+                      f"{fixed(chance, 3)}.")
+    mean = _recorded(runs, "baseline_mse_train_mean")
+    held = _recorded(runs, "baseline_mse_persistence")
+    if mean is not None and held is not None:
+        levels.append(f"Predictors that learn nothing, on the same test windows: the training "
+                      f"mean, test MSE {value(mean)}; the last observed value held, test MSE "
+                      f"{value(held)}.")
+    return levels
 
 
 def build_table(results_dir: str | Path, experiment: str,
@@ -110,7 +134,7 @@ def build_table(results_dir: str | Path, experiment: str,
                "tex": folder / f"{experiment}.tex"}
     if kind == "mnistc":  # ODEtoODE Tables 1-2: corruption rows x model columns
         table = mnistc_table(runs, _setup_of(runs), model_order)
-        text = mnistc_markdown(table, experiment, _setup_of(runs))
+        text = mnistc_markdown(table, experiment, _setup_of(runs), reference_levels(runs))
     elif kind == "rl":  # final returns per (env, policy), then the paper's claims
         table = rl_table(epochs, runs, model_order)
         text = rl_markdown(table, check_claims(table), experiment)
@@ -128,7 +152,7 @@ def build_table(results_dir: str | Path, experiment: str,
     else:
         reference = REFERENCES.get(experiment)
         table = model_table(epochs, runs, model_order, kind=kind, reference=reference)
-        text = to_markdown(table, experiment, reference, chance_level(runs))
+        text = to_markdown(table, experiment, reference, reference_levels(runs))
     _write_csv(table, outputs["csv"])
     atomic_write_text(outputs["md"], text)
     atomic_write_text(outputs["tex"], markdown_to_latex(text, label=experiment,

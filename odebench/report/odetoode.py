@@ -92,7 +92,8 @@ def _pct(number: float) -> str:
     return fixed(number, 2)
 
 
-def mnistc_markdown(table: pd.DataFrame, experiment: str, setup: str) -> str:
+def mnistc_markdown(table: pd.DataFrame, experiment: str, setup: str,
+                    levels: Sequence[str] = ()) -> str:
     """The paper's layout: corruption rows, model columns, ``ours (paper)`` cells, the best
     of each row in bold on each side, and the ODEtoODE wins count of each table."""
     models = list(dict.fromkeys(table["model"]))
@@ -103,6 +104,7 @@ def mnistc_markdown(table: pd.DataFrame, experiment: str, setup: str) -> str:
              f"completed) with {PAPER_CAPTIONS.get(setup, 'the paper')} in brackets; **bold**: "
              "best of the row on that side. Seeds that diverged, stopped at the NFE cap or have "
              "no summary are never averaged in: they are listed under the table.", "",
+             *[line for level in levels for line in (level, "")],
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for corruption, group in table.groupby("corruption", sort=False):
         cells = [ROW_LABELS.get(corruption, corruption)]

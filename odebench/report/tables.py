@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from odebench.report.formatting import fixed, mean_std, value
+from odebench.report.formatting import mean_std, value
 from odebench.report.outcomes import COMPLETED, OUTCOME_RULE, outcome_sort_key, with_outcome
 from odebench.report.reference import Reference
 
@@ -147,10 +147,11 @@ CAPTION = ("Mean ± std over seeds (one run per seed), both rounded to the std's
 
 
 def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = None,
-                chance: float | None = None) -> str:
+                levels: Sequence[str] = ()) -> str:
     """The same table, readable: ``mean ± std`` cells (:func:`~odebench.report.formatting.
     mean_std`), stopped runs' rows labelled ``<model> (<outcome>)``, the paper's numbers
-    beside ours."""
+    beside ours; ``levels``: sentences stating what learning nothing scores
+    (:func:`~odebench.report.build.reference_levels`), printed above the table."""
     stats = [(name, header) for name, (_, header) in STATISTICS.items()
              if f"{name}_mean" in table]
     papers = ([(reference.column, reference.header)]
@@ -158,9 +159,8 @@ def to_markdown(table: pd.DataFrame, title: str, reference: Reference | None = N
     sweep = "setting" in table and table["setting"].fillna("").astype(bool).any()
     header = ["model", *(["setting"] if sweep else []), "runs", *[h for _, h in stats],
               *[h for _, h in papers], "status"]
-    chance_line = ([f"Chance level (always the test set's majority class): accuracy "
-                    f"{fixed(chance, 3)}.", ""] if chance is not None else [])
-    lines = [f"# {title}", "", CAPTION, "", *chance_line,
+    level_lines = [*levels, ""] if levels else []
+    lines = [f"# {title}", "", CAPTION, "", *level_lines,
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         outcome = row["outcome"] if "outcome" in row and isinstance(row["outcome"], str) \

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-import torchdiffeq
 from torch import nn
 
 from odebench.solvers.counting import CountingField, NFECounts, active_meters
@@ -20,18 +19,12 @@ from odebench.solvers.lean_adjoint import lean_odeint_adjoint
 State = torch.Tensor | tuple[torch.Tensor, ...]
 
 
-def _torchdiffeq_methods() -> tuple[str, ...]:
-    try:  # the solver table is private in torchdiffeq; fall back to its documented names
-        from torchdiffeq._impl.odeint import SOLVERS
-
-        return tuple(sorted(SOLVERS))
-    except ImportError:  # pragma: no cover - depends on the installed torchdiffeq
-        return ("adaptive_heun", "bosh3", "dopri5", "dopri8", "euler", "explicit_adams",
-                "fehlberg2", "fixed_adams", "heun2", "heun3", "implicit_adams", "midpoint",
-                "rk4", "scipy_solver")
-
-
-METHODS: tuple[str, ...] = _torchdiffeq_methods()
+# torchdiffeq 0.2.5's solver names (its private SOLVERS table; tests/test_solvers.py checks
+# that they agree). Written out so that importing the solver door does not import torchdiffeq
+# (and scipy with it): jobs on the default lean backend never load it.
+METHODS: tuple[str, ...] = ("adaptive_heun", "bosh3", "dopri5", "dopri8", "euler",
+                            "explicit_adams", "fehlberg2", "fixed_adams", "heun2", "heun3",
+                            "implicit_adams", "midpoint", "rk4", "scipy_solver")
 FIXED_STEP_METHODS = frozenset({"euler", "midpoint", "rk4", "heun2", "heun3",
                                 "explicit_adams", "implicit_adams"})
 
@@ -154,11 +147,14 @@ def solve_with(
                                          **kwargs)
             else:
                 ys = lean_odeint(counted, y0, t, **kwargs)
-        elif spec.adjoint:
-            ys = torchdiffeq.odeint_adjoint(counted, y0, t, adjoint_params=tuple(adjoint_params),
-                                            **kwargs)
         else:
-            ys = torchdiffeq.odeint(counted, y0, t, **kwargs)
+            import torchdiffeq  # only on this backend (it imports scipy)
+
+            if spec.adjoint:
+                ys = torchdiffeq.odeint_adjoint(counted, y0, t,
+                                                adjoint_params=tuple(adjoint_params), **kwargs)
+            else:
+                ys = torchdiffeq.odeint(counted, y0, t, **kwargs)
     finally:
         counted.phase = "backward"
     return Solution(ys=ys, nfe=counts)

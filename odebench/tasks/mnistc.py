@@ -125,4 +125,6 @@ def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
             outcome.final[f"test_accuracy_{name}"] = scores["test_accuracy"]
         context.log(f"[{record.experiment}/{model_name}/seed{seed}] test accuracy: " + ", ".join(
             f"{name} {outcome.final[f'test_accuracy_{name}']:.4f}" for name in cfg["corruptions"]))
-    return outcome, {"n_params": count_parameters(model), "data_source": source}
+    labels = tests["identity"][1]
+    return outcome, {"n_params": count_parameters(model), "data_source": source,
+                     "chance_accuracy": float(torch.bincount(labels).max()) / len(labels)}

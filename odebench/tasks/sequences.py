@@ -165,6 +165,21 @@ def sequence_mse(out, targets) -> float:
     return float(nn.functional.mse_loss(out[2], targets[2]))
 
 
+def baseline_mse(train: SequenceSplit, test: SequenceSplit) -> dict[str, float]:
+    """Test MSE of two predictors that learn nothing, on the reported metric's targets
+    (the forecast on plane vibration, the next step on Walker): the training targets'
+    per-channel mean, and the last observed value held (persistence)."""
+    def targets(split: SequenceSplit) -> torch.Tensor:
+        return split.y if split.forecast is None else split.forecast
+
+    expected = targets(test).double()
+    mean = targets(train).double().mean(dim=(0, 1))
+    held = (test.x.double() if test.forecast is None
+            else test.x[:, -1:].double().expand_as(expected))
+    return {"train_mean": float(((expected - mean) ** 2).mean()),
+            "persistence": float(((expected - held) ** 2).mean())}
+
+
 def adjoint_profile(model: ODERNN, out, targets) -> dict[str, float]:
     """``adjoint_norm_<k>`` = || d L_last / d z_{T-1-k} || for k = 0..T-1, where L_last is the
     MSE of the last step's prediction and z_t the post-jump state (norm over the whole batch
@@ -230,7 +245,8 @@ def run(task: str, cfg: dict[str, Any], model_name: str, seed: int, record: RunR
                     probe=adjoint_profile if cfg["adjoint_profile"] else None)
     options = sequence_options(cfg["setup"], task, model_name, cfg["variant"], cfg["alignment"])
     return outcome, {"n_params": count_parameters(model), "model_options": options,
-                     "data_source": data.source, "data": data.details}
+                     "data_source": data.source, "data": data.details,
+                     "baseline_mse": baseline_mse(data.train, data.test)}
 
 
 def setups(task: str) -> tuple[str, ...]:

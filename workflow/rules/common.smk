@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from odebench.tasks.run import UnknownNameError, experiment_jobs
+from odebench.tasks.run import UnknownNameError, experiment_jobs, experiment_models
 
 # The odebench CLI of the interpreter that runs Snakemake (no dependence on PATH).
 ODEBENCH = f"{sys.executable} -m odebench.cli"
@@ -27,6 +27,9 @@ def job_plan():
 
 
 PLAN = job_plan()
+# Row and legend order of each experiment's tables and figures (passed to `odebench table` and
+# `odebench figure`, which then need not import torch to find it).
+MODEL_ORDER = {e: ",".join(experiment_models(config, e)) for e in PLAN}
 
 
 def run_summaries(wildcards):

@@ -16,12 +16,14 @@ rule table:
         tex=f"{RESULTS}/tables/{{experiment}}.tex",
     params:
         cli=ODEBENCH,
+        models=lambda wildcards: MODEL_ORDER[wildcards.experiment],
     log:
         f"{RESULTS}/logs/table/{{experiment}}.log",
     conda:
         "../envs/odebench.yaml"
     shell:
-        "{params.cli} table --config {input.config} --experiment {wildcards.experiment} > {log} 2>&1"
+        "{params.cli} table --config {input.config} --experiment {wildcards.experiment} "
+        "--models {params.models} > {log} 2>&1"
 
 
 rule figure:
@@ -37,12 +39,14 @@ rule figure:
         experiment=one_of(PLAIN_EXPERIMENTS),
     params:
         cli=ODEBENCH,
+        models=lambda wildcards: MODEL_ORDER[wildcards.experiment],
     log:
         f"{RESULTS}/logs/figure/{{experiment}}.log",
     conda:
         "../envs/odebench.yaml"
     shell:
-        "{params.cli} figure --config {input.config} --experiment {wildcards.experiment} > {log} 2>&1"
+        "{params.cli} figure --config {input.config} --experiment {wildcards.experiment} "
+        "--models {params.models} > {log} 2>&1"
 
 
 rule figure_with_adjoint:
@@ -61,12 +65,14 @@ rule figure_with_adjoint:
         experiment=one_of(ADJOINT_EXPERIMENTS),
     params:
         cli=ODEBENCH,
+        models=lambda wildcards: MODEL_ORDER[wildcards.experiment],
     log:
         f"{RESULTS}/logs/figure/{{experiment}}.log",
     conda:
         "../envs/odebench.yaml"
     shell:
-        "{params.cli} figure --config {input.config} --experiment {wildcards.experiment} > {log} 2>&1"
+        "{params.cli} figure --config {input.config} --experiment {wildcards.experiment} "
+        "--models {params.models} > {log} 2>&1"
 
 
 rule adjoint_figures:
