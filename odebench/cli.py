@@ -102,6 +102,13 @@ def _cost(args: argparse.Namespace) -> None:
     print("cost: " + ", ".join(str(p) for p in paths.values()))
 
 
+def _html(args: argparse.Namespace) -> None:
+    """A table's (or the claims ledger's) Markdown as an HTML fragment for the report."""
+    from odebench.report.html import write_html
+
+    print(f"html: {write_html(args.markdown, args.out)}")
+
+
 def _rl_params(args: argparse.Namespace) -> None:
     """ES RL policies' widths and parameter counts per environment (matched to ODEtoODE)."""
     from odebench.rl.envs import env_dims
@@ -170,6 +177,11 @@ def parser() -> argparse.ArgumentParser:
                       help="rerun a slice longer until it takes this long; default 10")
     cost.add_argument("--cores", type=int, default=16,
                       help="cores the wall-time estimate assumes; default 16")
+    html = sub.add_parser("html", help="a table's Markdown as an HTML fragment (for "
+                          "`snakemake --report`)")
+    html.add_argument("markdown", help="the .md file (tables/<experiment>.md, claims.md)")
+    html.add_argument("out", help="the .html file to write")
+    html.set_defaults(handler=_html)
     params = sub.add_parser("rl-params", help="ES RL policies: width and parameter count per "
                             "environment, baselines matched to ODEtoODE (not smaller)")
     params.add_argument("--env", action="append",

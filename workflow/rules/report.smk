@@ -125,12 +125,13 @@ rule report_experiment:
         experiment=one_of(PLAN),
     params:
         facts=lambda wildcards: REPORT_FACTS[wildcards.experiment],
+        cli=ODEBENCH,
     log:
         f"{RESULTS}/logs/report/{{experiment}}.log",
-    run:
-        from odebench.records.atomic import atomic_write_text
-
-        atomic_write_text(output.html, markdown_to_html(Path(input.md).read_text()))
+    conda:
+        "../envs/odebench.yaml"
+    shell:
+        "{params.cli} html {input.md} {output.html} > {log} 2>&1"
 
 
 rule report_claims:
@@ -145,9 +146,11 @@ rule report_claims:
             subcategory="ledger",
             labels={"result": "claims ledger"},
         ),
+    params:
+        cli=ODEBENCH,
     log:
         f"{RESULTS}/logs/report/claims.log",
-    run:
-        from odebench.records.atomic import atomic_write_text
-
-        atomic_write_text(output.html, markdown_to_html(Path(input.md).read_text()))
+    conda:
+        "../envs/odebench.yaml"
+    shell:
+        "{params.cli} html {input.md} {output.html} > {log} 2>&1"
