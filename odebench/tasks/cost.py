@@ -135,8 +135,11 @@ def cost_table(costs: list[JobCost], cores: int) -> str:
         rows = [c for c in costs if c.experiment == experiment]
         first = rows[0]
         jobs = sum(c.seeds for c in rows)
-        measured = (f"{first.measured_length} of {first.length} {first.length_key}"
-                    if first.length else "whole run")
+        low = min(c.measured_length or 0 for c in rows)
+        high = max(c.measured_length or 0 for c in rows)
+        span = str(low) if low == high else f"{low}–{high}"
+        measured = (f"{span} of {first.length} {first.length_key}" if first.length
+                    else "whole run")
         lines.append(f"| {experiment} | {jobs} | {measured}, "
                      f"{sum(c.measured_seconds for c in rows):.0f} s | "
                      f"{_hours(sum(c.core_seconds for c in rows))} | "
