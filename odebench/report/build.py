@@ -89,11 +89,6 @@ def experiment_kind(runs: pd.DataFrame) -> str | None:
     return TASK_KIND.get(tasks[0]) if len(tasks) else None
 
 
-def chance_level(runs: pd.DataFrame) -> float | None:
-    """The majority-class test accuracy the classification runs recorded (None if none did)."""
-    return _recorded(runs, "chance_accuracy")
-
-
 def _recorded(runs: pd.DataFrame, column: str) -> float | None:
     """The largest value of ``column`` over the runs (they share one test set), or None."""
     if column not in runs:
@@ -107,7 +102,7 @@ def reference_levels(runs: pd.DataFrame) -> list[str]:
     majority class (classification), or the training mean and the held last value
     (sequences; test MSE). Empty when the runs recorded neither."""
     levels = []
-    chance = chance_level(runs)
+    chance = _recorded(runs, "chance_accuracy")  # the test set's majority class
     if chance is not None:
         levels.append(f"Chance level (always the test set's majority class): accuracy "
                       f"{fixed(chance, 3)}.")

@@ -77,7 +77,7 @@ def _plural(count, noun):
 def report_facts(experiment):
     """What was run for ``experiment`` (resolved: paper defaults + config), for the captions."""
     from odebench.tasks.experiments import format_value
-    from odebench.tasks.run import experiment_models, experiment_task, seeds_of
+    from odebench.tasks.run import experiment_task, seeds_of
 
     _, resolved = experiment_task(dict(config), experiment)
     if "iterations" in resolved:
@@ -101,7 +101,7 @@ def report_facts(experiment):
         "seeds": _plural(len(seeds_of(resolved["seeds"])), "seed"),
         "schedule": schedule,
         "setup": resolved.get("setup", "default"),
-        "models": ", ".join(experiment_models(dict(config), experiment)),
+        "models": MODEL_ORDER[experiment].replace(",", ", "),
         "sweep": sweep,
         "runs": len(PLAN[experiment]),
         "category": info.get("category", "8. Other experiments"),
