@@ -11,7 +11,13 @@ import pytest
 import yaml
 
 from odebench.config import load_config
-from odebench.tasks.cost import JobCost, cost_table, measure_experiment, wall_seconds
+from odebench.tasks.cost import (
+    JobCost,
+    cost_table,
+    extrapolate,
+    measure_experiment,
+    wall_seconds,
+)
 from tests.helpers import write_config
 
 
@@ -38,21 +44,37 @@ def test_table_sums_each_experiment_and_all() -> None:
     assert "| **all** | 4 | 540 s | 3.00 | 1.00 |" in table
 
 
-def test_measures_every_model_on_a_slice_and_scales_to_the_length(tmp_path: Path) -> None:
+def test_extrapolation_counts_one_off_work_once() -> None:
+    # 20 s of set-up and evaluation plus 2 s per unit: a 1-unit slice alone would say 2,200 s
+    assert extrapolate([(1, 22.0), (2, 24.0)], 100) == pytest.approx((20.0, 220.0))
+    assert extrapolate([(2, 24.0), (1, 22.0), (8, 36.0)], 100) == pytest.approx((20.0, 220.0))
+    assert extrapolate([(3, 7.0)], 3) == (0.0, 7.0)              # the whole run was timed
+    assert extrapolate([(4, 9.0)], 12) == pytest.approx((0.0, 27.0))  # one slice: linear
+    assert extrapolate([(1, 10.0), (2, 9.5)], 50) == (9.5, 9.5)      # noise: no per-unit cost
+    # later units dearer than the first (intercept below zero): linear through the longest
+    assert extrapolate([(1, 1.0), (2, 4.0)], 10) == pytest.approx((0.0, 20.0))
+    with pytest.raises(ValueError, match="no timed slices"):
+        extrapolate([], 10)
+
+
+def test_measures_every_model_on_two_slices_and_extrapolates(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, tmp_path / "results"))
     lines: list[str] = []
     costs = measure_experiment(config, "pointcloud", 1, tmp_path / "scratch", lines.append)
     assert [c.key for c in costs] == ["node", "hbnode"]
     for cost in costs:
-        assert (cost.length, cost.measured_length, cost.seeds) == (4, 1, 2)
-        assert cost.seconds_per_seed == pytest.approx(cost.measured_seconds * 4)
+        # timed on 1 epoch, then on 2 to separate one-off work from the time per epoch
+        assert (cost.length, cost.measured_length, cost.seeds) == (4, 2, 2)
+        assert 0.0 <= cost.one_off_seconds <= cost.measured_seconds
+        assert cost.seconds_per_seed >= cost.measured_seconds
         assert cost.core_seconds == pytest.approx(cost.seconds_per_seed * 2)
-    # the slice really ran one epoch, on seed 0 only
+    # the last slice ran from scratch for two epochs, on seed 0 only
     runs = tmp_path / "scratch" / "runs" / "pointcloud"
     assert sorted(p.name for p in (runs / "node").iterdir()) == ["seed0"]
     epochs = list(csv.DictReader((runs / "node" / "seed0" / "epochs.csv").open()))
-    assert len(epochs) == 1
-    assert lines[0].startswith("[1/2] pointcloud/node: 1 of 4 epochs in ")
+    assert [int(r["epoch"]) for r in epochs] == [1, 2]
+    assert lines[0].startswith("[1/2] pointcloud/node: 2 of 4 epochs in ")
+    assert "s one-off) x 2 seed(s)" in lines[0]
 
 
 def test_a_slice_shorter_than_min_seconds_is_rerun_longer_from_scratch(tmp_path: Path) -> None:
@@ -84,7 +106,9 @@ def test_cli_writes_cost_files_and_names_an_unknown_experiment(tmp_path: Path) -
                           text=True, check=True)
     assert "wall hours on 8 cores" in (results / "cost.md").read_text()
     rows = list(csv.DictReader((results / "cost.csv").open()))
-    assert [(r["key"], r["measured_length"], r["length"]) for r in rows] == [("node", "2", "4")]
+    # a 2-epoch slice, then twice that: the whole 4-epoch run
+    assert [(r["key"], r["measured_length"], r["length"]) for r in rows] == [("node", "4", "4")]
+    assert float(rows[0]["one_off_seconds"]) == 0.0
     assert "cost:" in done.stdout
     failed = subprocess.run([*cli, "--experiment", "nope"], capture_output=True, text=True)
     assert failed.returncode != 0 and "'nope'" in failed.stderr

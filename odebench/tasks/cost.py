@@ -1,11 +1,12 @@
-"""Measured cost of a profile: every job of an experiment runs a short slice of its length
-(epochs, ES iterations, ...) on this machine, is timed, and the time is scaled to the
+"""Measured cost of a profile: every job of an experiment runs short slices of its length
+(epochs, ES iterations, ...) on this machine, is timed, and the time is extrapolated to the
 configured length, seeds and cores.
 
-The scaling is linear: a slice's one-off work (data loading, model set-up, the final
-evaluation) is counted once per slice unit, which overstates it, while adaptive solvers
-usually need more steps as a model trains, which the first epochs understate. The result is
-an estimate to size a run with, not a measurement of the whole run.
+The extrapolation fits the two longest slices with ``one-off + per unit x length``, so a
+job's set-up and final evaluation are counted once (a structure job spends most of a 1-step
+slice on its final measurements). Adaptive solvers usually need more steps as a model trains,
+which the first units understate: the result is an estimate to size a run with, not a
+measurement of the whole run.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class JobCost:
     length: int | None          # configured length (None: the task has no length setting)
     measured_length: int | None
     measured_seconds: float
-    seconds_per_seed: float     # measured_seconds scaled to the configured length
+    seconds_per_seed: float     # extrapolated to the configured length
+    one_off_seconds: float = 0.0  # fitted set-up and final-evaluation time per run
 
     @property
     def core_seconds(self) -> float:
@@ -75,12 +77,39 @@ def _timed_slice(config: dict[str, Any], experiment: str, key: str, length_key: 
     return time.perf_counter() - start
 
 
+def extrapolate(slices: list[tuple[int, float]], length: int) -> tuple[float, float]:
+    """``(one-off seconds, seconds per run of length units)`` from timed ``slices``
+    ``[(units, seconds), ...]``, fitting the two longest with ``one-off + per unit x units``.
+
+    A slice as long as the run is the answer itself. With one slice, or when the fit's slope
+    is not positive (timer noise dominates), or its intercept is negative (later units cost
+    more than early ones), the longest slice is scaled linearly (no one-off part), except that
+    a non-positive slope means the run costs about what its longest slice did."""
+    if not slices:
+        raise ValueError("no timed slices to extrapolate from")
+    ordered = sorted(slices)
+    units, seconds = ordered[-1]
+    if units >= length:
+        return 0.0, seconds
+    if len(ordered) == 1 or ordered[-2][0] == units:
+        return 0.0, seconds * length / units
+    short_units, short_seconds = ordered[-2]
+    per_unit = (seconds - short_seconds) / (units - short_units)
+    if per_unit <= 0:
+        return seconds, seconds
+    one_off = seconds - per_unit * units
+    if one_off < 0:
+        return 0.0, seconds * length / units
+    return one_off, one_off + per_unit * length
+
+
 def measure_experiment(config: dict[str, Any], experiment: str, slice_length: int,
                        workdir: Path, log: Callable[[str], None] = print,
                        min_seconds: float = 0.0) -> list[JobCost]:
     """Run every job key of ``experiment`` on seed 0 for ``slice_length`` length units; a
-    slice that took under ``min_seconds`` is rerun longer (up to the whole length), so that
-    one-off costs and timer noise weigh less in the scaled estimate."""
+    slice that took under ``min_seconds`` is rerun longer (up to the whole length), and a job
+    timed on one slice only is timed again on twice its length, so that :func:`extrapolate`
+    can separate one-off work from the time per unit."""
     if slice_length < 1:
         raise ValueError(f"slice_length must be a positive integer, got {slice_length}")
     task, resolved = experiment_task(config, experiment)
@@ -96,17 +125,24 @@ def measure_experiment(config: dict[str, Any], experiment: str, slice_length: in
     for index, key in enumerate(keys, 1):
         measured = min(slice_length, length) if length else None
         seconds = _timed_slice(config, experiment, key, length_key, measured, workdir, threads)
+        slices = [(measured, seconds)]
         while length and measured < length and seconds < min_seconds:
             grow = min(4, max(2, math.ceil(min_seconds / max(seconds, 1e-3))))
             measured = min(length, measured * grow)
             seconds = _timed_slice(config, experiment, key, length_key, measured, workdir,
                                    threads)
-        per_seed = seconds * length / measured if length else seconds
+            slices.append((measured, seconds))
+        if length and len(slices) == 1 and measured < length:
+            measured = min(length, 2 * measured)
+            seconds = _timed_slice(config, experiment, key, length_key, measured, workdir,
+                                   threads)
+            slices.append((measured, seconds))
+        one_off, per_seed = extrapolate(slices, length) if length else (0.0, seconds)
         costs.append(JobCost(experiment, key, seeds, threads, length_key or "", length,
-                             measured, seconds, per_seed))
+                             measured, seconds, per_seed, one_off))
         done = (f"{measured} of {length} {length_key}" if length else "in full")
         log(f"[{index}/{len(keys)}] {experiment}/{key}: {done} in {seconds:.1f} s -> "
-            f"{per_seed:.0f} s per run x {seeds} seed(s)")
+            f"{per_seed:.0f} s per run ({one_off:.0f} s one-off) x {seeds} seed(s)")
     return costs
 
 
@@ -175,8 +211,9 @@ def measure_profile(config: dict[str, Any], experiments: list[str], slice_length
                                         Path(scratch) / experiment, log, min_seconds)
     header = (f"# Estimated cost of profile `{config.get('profile', '?')}`\n\n"
               f"Each job measured on seed 0 for a slice of its length (from {slice_length} "
-              f"units, longer until a slice took {min_seconds:g} s), scaled linearly to the "
-              f"configured length and seeds. "
+              f"units, longer until a slice took {min_seconds:g} s, and at twice that length when "
+              f"timed once), extrapolated to the configured length and seeds by fitting "
+              f"one-off + per-unit time to the two longest slices. "
               f"Wall hours assume one job per core ({cores} cores; an ES job takes its "
               f"`workers` cores). Measured on this machine with "
               f"{config.get('threads', 1)} torch thread(s) per job.\n\n")
