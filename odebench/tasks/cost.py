@@ -103,6 +103,25 @@ def extrapolate(slices: list[tuple[int, float]], length: int) -> tuple[float, fl
     return one_off, one_off + per_unit * length
 
 
+def _timed_slices(config: dict[str, Any], experiment: str, key: str, length_key: str | None,
+                  length: int | None, slice_length: int, min_seconds: float, workdir: Path,
+                  threads: int) -> list[tuple[int | None, float]]:
+    """``[(units, seconds), ...]`` of ``key``, longest last: ``slice_length`` units, rerun
+    longer while a slice takes under ``min_seconds``, and at twice the length if timed once."""
+    def timed(units: int | None) -> tuple[int | None, float]:
+        return units, _timed_slice(config, experiment, key, length_key, units, workdir, threads)
+
+    if not length:
+        return [timed(None)]
+    slices = [timed(min(slice_length, length))]
+    while slices[-1][0] < length and slices[-1][1] < min_seconds:
+        grow = min(4, max(2, math.ceil(min_seconds / max(slices[-1][1], 1e-3))))
+        slices.append(timed(min(length, slices[-1][0] * grow)))
+    if len(slices) == 1 and slices[0][0] < length:
+        slices.append(timed(min(length, 2 * slices[0][0])))
+    return slices
+
+
 def measure_experiment(config: dict[str, Any], experiment: str, slice_length: int,
                        workdir: Path, log: Callable[[str], None] = print,
                        min_seconds: float = 0.0) -> list[JobCost]:
@@ -123,20 +142,9 @@ def measure_experiment(config: dict[str, Any], experiment: str, slice_length: in
     keys = list(dict.fromkeys(job.key for job in experiment_jobs(config, experiment)))
     costs = []
     for index, key in enumerate(keys, 1):
-        measured = min(slice_length, length) if length else None
-        seconds = _timed_slice(config, experiment, key, length_key, measured, workdir, threads)
-        slices = [(measured, seconds)]
-        while length and measured < length and seconds < min_seconds:
-            grow = min(4, max(2, math.ceil(min_seconds / max(seconds, 1e-3))))
-            measured = min(length, measured * grow)
-            seconds = _timed_slice(config, experiment, key, length_key, measured, workdir,
-                                   threads)
-            slices.append((measured, seconds))
-        if length and len(slices) == 1 and measured < length:
-            measured = min(length, 2 * measured)
-            seconds = _timed_slice(config, experiment, key, length_key, measured, workdir,
-                                   threads)
-            slices.append((measured, seconds))
+        slices = _timed_slices(config, experiment, key, length_key, length, slice_length,
+                               min_seconds, workdir, threads)
+        measured, seconds = slices[-1]
         one_off, per_seed = extrapolate(slices, length) if length else (0.0, seconds)
         costs.append(JobCost(experiment, key, seeds, threads, length_key or "", length,
                              measured, seconds, per_seed, one_off))
