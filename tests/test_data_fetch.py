@@ -27,6 +27,7 @@ from odebench.data.mnist import load_mnist
 from odebench.data.registry import SOURCES, Source
 from odebench.data.silverbox import load_silverbox
 from tests.helpers import SHARED_DATA
+from tests.test_download_validation import walker_zip
 
 needs_shared = pytest.mark.skipif(
     not (SHARED_DATA / "sb.csv").is_file() or not (SHARED_DATA / "pv.csv").is_file(),
@@ -96,13 +97,18 @@ def test_checksum_mismatch_on_the_only_file_leaves_the_cache_empty(server, tmp_p
     assert _files_under(tmp_path) == []
 
 
-def test_corrupt_cached_file_is_an_error_not_a_silent_redownload(server, mnist_served,
-                                                                 tmp_path):
+def test_corrupt_cached_file_is_removed_with_a_note_and_fetched_again(server, mnist_served,
+                                                                      tmp_path, capsys):
     paths = fetch(mnist_served, data_dir=tmp_path, base_url=server.url)
+    good = paths[MNIST_FILES[0]].read_bytes()
     paths[MNIST_FILES[0]].write_bytes(b"tampered")
-    with pytest.raises(ChecksumError, match=f"cached file .*{MNIST_FILES[0]}.*delete it"):
-        fetch(mnist_served, data_dir=tmp_path, base_url=server.url)
-    assert sum(server.requests.values()) == 4
+    capsys.readouterr()
+    assert fetch(mnist_served, data_dir=tmp_path, base_url=server.url) == paths
+    assert paths[MNIST_FILES[0]].read_bytes() == good
+    assert sum(server.requests.values()) == 5                    # that one file, again
+    notes = [line for line in capsys.readouterr().err.splitlines() if " is corrupt " in line]
+    assert len(notes) == 1 and f"cached file {paths[MNIST_FILES[0]]} is corrupt" in notes[0]
+    assert _files_under(tmp_path) == sorted(paths.values())
 
 
 def test_http_404_names_the_url(server, tmp_path):
@@ -130,7 +136,7 @@ def test_unreachable_host_names_the_url(tmp_path):
 
 def test_unpublished_checksum_is_pinned_on_first_download_and_enforced(server, tmp_path,
                                                                         capsys):
-    body = b"PK-not-really-a-zip" * 100
+    body = walker_zip()
     server.serve("walker2d", "walker.zip", body)
     path = fetch("walker2d", data_dir=tmp_path, base_url=server.url)["walker.zip"]
     pin = pin_path(path, "sha256")
@@ -140,7 +146,7 @@ def test_unpublished_checksum_is_pinned_on_first_download_and_enforced(server, t
     fetch("walker2d", data_dir=tmp_path, base_url=server.url)
     assert server.requests["/walker2d/walker.zip"] == 1
     path.unlink()                                       # the file changes upstream
-    server.serve("walker2d", "walker.zip", body + b"changed")
+    server.serve("walker2d", "walker.zip", walker_zip(n_files=9))
     with pytest.raises(ChecksumError, match=f"walker.zip.*{digest}.*pin file"):
         fetch("walker2d", data_dir=tmp_path, base_url=server.url)
     assert not path.exists()
@@ -160,12 +166,12 @@ def test_mirror_and_data_dir_from_the_environment(server, mnist_served, tmp_path
 def test_progress_lines_report_bytes_done_and_total(server, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(download, "PROGRESS_INTERVAL_S", 0.0)
     monkeypatch.setattr(download, "CHUNK_BYTES", 1 << 16)
-    body = bytes(range(256)) * 2048                      # 512 KiB, 8 chunks
+    body = walker_zip(pad=480 << 10)                     # a valid zip of about 0.5 MiB
     server.serve("walker2d", "walker.zip", body)
     fetch("walker2d", data_dir=tmp_path, base_url=server.url)
     err = capsys.readouterr().err
     assert "walker.zip: 0.5 MiB / 0.5 MiB (100%)" in err
-    assert err.count("walker.zip: ") == 8
+    assert err.count("walker.zip: ") == -(-len(body) // (1 << 16))   # one line per chunk
 
 
 def test_unknown_source_lists_the_valid_ones(tmp_path):

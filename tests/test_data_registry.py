@@ -46,7 +46,8 @@ def test_with_checksums_copies_and_checks_names():
     mnist = SOURCES["mnist"]
     copy = mnist.with_checksums({"train-images-idx3-ubyte.gz": "1" * 64}, algorithm="sha256")
     assert copy.file("train-images-idx3-ubyte.gz") == RemoteFile(
-        "train-images-idx3-ubyte.gz", mnist.files[0].url, "sha256", "1" * 64)
+        "train-images-idx3-ubyte.gz", mnist.files[0].url, "sha256", "1" * 64,
+        expect=mnist.files[0].expect)
     assert copy.files[1:] == mnist.files[1:] and mnist.files[0].checksum.startswith("f68b3c2d")
     with pytest.raises(UnknownSourceError, match="no file.*nope"):
         mnist.with_checksums({"nope": "0"})

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from odebench.data.corruptions import CORRUPTIONS
+from odebench.data.corruptions import CORRUPTIONS, corrupt
 from odebench.data.errors import (
     ChecksumError,
     DownloadError,
@@ -229,3 +229,16 @@ def test_offline_stand_in_is_deterministic_and_independent_of_the_selection():
     reseeded = mnist_c_standin(["rotate", "stripe"], seed=1)
     assert not torch.equal(reseeded.tests["rotate"][0], first.tests["rotate"][0])
     assert torch.equal(reseeded.tests["stripe"][0], first.tests["stripe"][0])  # no randomness
+
+
+def test_offline_stand_in_applies_the_generator_definitions_to_the_test_digits():
+    _, _, test_x, _ = digits_standin()
+    clean = test_x[:, 0].numpy()
+    data = mnist_c_standin(seed=2)
+    for row, name in enumerate(CORRUPTIONS):
+        expected = corrupt(name, clean, (2, row))          # tested in tests/test_corruptions.py
+        assert np.array_equal(data.tests[name][0][:, 0].numpy(), expected)
+    stripe = data.tests["stripe"][0][:, 0]
+    assert torch.allclose(stripe[:, :, :2], 1 - test_x[:, 0, :, :2])    # 7 of 28 columns: 2 of 8
+    lined = data.tests["dotted_line"][0] - test_x                        # an added line
+    assert float(lined.min()) >= 0 and (lined.flatten(1).amax(1) > 0).all()

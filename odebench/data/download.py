@@ -1,5 +1,8 @@
 """fetch(): download a registered source into the cache, verified, never half-written.
 
+A download streams into a temporary file beside its target, is checked (hash, then content) and
+only then renamed into the cache or pinned; a file's URLs (mirrors) are tried in order.
+
 Cache layout: ``<data_dir>/<source id>/<file name>``, where ``data_dir`` is the argument, else
 ``$ODEBENCH_DATA``, else ``resources/`` (relative to the working directory). A mirror
 (``base_url`` or ``$ODEBENCH_MIRROR``) is laid out like the cache: ``<mirror>/<source id>/<file
@@ -13,6 +16,7 @@ import contextlib
 import hashlib
 import http.client
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -20,8 +24,9 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from odebench.data.errors import ChecksumError, DownloadError
-from odebench.data.registry import RemoteFile, Source, get_source
+from odebench.data.content import content_problem
+from odebench.data.errors import ChecksumError, DataError, DownloadError, FormatError
+from odebench.data.registry import HEX_DIGITS, RemoteFile, Source, get_source
 from odebench.records.atomic import atomic_open, atomic_write_text
 
 DATA_ENV = "ODEBENCH_DATA"
@@ -56,17 +61,43 @@ def fetch(source: str | Source, data_dir: str | Path | None = None,
     """Download (or reuse) every file of ``source``; returns ``{file name: cached path}``.
 
     ``source`` is a registry id or a :class:`Source` (e.g. ``SOURCES[id].with_checksums(...)``).
-    Cached files are verified and not downloaded again. Raises :class:`ChecksumError` on a hash
-    mismatch (the cache is left without the file) and :class:`DownloadError` on HTTP errors.
+    A download is checked (hash, then content against the file's ``expect``) before it is
+    renamed into the cache or pinned; a file's URLs are tried in order (a mirror ``base_url``
+    replaces them). A cached file is verified on every use; a corrupt one (or a corrupt pin file)
+    is removed with a one-line note and fetched again. Raises :class:`ChecksumError`,
+    :class:`FormatError` or :class:`DownloadError` naming every URL tried; nothing is left.
     """
     src = get_source(source) if isinstance(source, str) else source
     mirror = base_url if base_url is not None else os.environ.get(MIRROR_ENV) or None
     folder = resolve_data_dir(data_dir) / src.id
     paths = {}
     for remote in src.files:
-        url = f"{mirror.rstrip('/')}/{src.id}/{remote.name}" if mirror else remote.url
-        paths[remote.name] = _fetch_file(remote, folder / remote.name, url)
+        urls = (f"{mirror.rstrip('/')}/{src.id}/{remote.name}",) if mirror else remote.urls
+        paths[remote.name] = _fetch_file(remote, folder / remote.name, urls)
     return paths
+
+
+def _note(message: str) -> None:
+    print(f"odebench: {message}", file=sys.stderr)
+
+
+def read_pin(pin: Path, algorithm: str) -> str | None:
+    """The digest recorded in ``pin``; ``None`` when there is none. A pin that is unreadable or
+    not a hex digest of ``algorithm`` is removed with a note (the file is pinned again)."""
+    if not pin.is_file():
+        return None
+    try:
+        raw = pin.read_bytes()
+    except OSError:
+        raw = b""
+    words = raw.decode("ascii", errors="replace").split()
+    digest = words[0].lower() if words else ""
+    if re.fullmatch(f"[0-9a-f]{{{HEX_DIGITS[algorithm]}}}", digest):
+        return digest
+    _note(f"pin file {pin} is not a {algorithm} hex digest ({len(raw)} bytes); removed it, "
+          f"the file will be checked and pinned again")
+    pin.unlink(missing_ok=True)
+    return None
 
 
 def _expected(remote: RemoteFile, target: Path) -> tuple[str | None, str]:
@@ -74,49 +105,99 @@ def _expected(remote: RemoteFile, target: Path) -> tuple[str | None, str]:
     if remote.checksum is not None:
         return remote.checksum.lower(), "registry"
     pin = pin_path(target, remote.algorithm)
-    if pin.is_file():
-        return pin.read_text().split()[0].lower(), f"pin file {pin}"
-    return None, "none yet"
+    digest = read_pin(pin, remote.algorithm)
+    return (digest, f"pin file {pin}") if digest is not None else (None, "none yet")
 
 
 def _record_pin(target: Path, algorithm: str, digest: str) -> None:
     pin = pin_path(target, algorithm)
     atomic_write_text(pin, f"{digest}  {target.name}\n")
-    print(f"odebench: no published checksum for {target.name}; recorded {algorithm} {digest} "
-          f"in {pin} (paste it into odebench/data/registry.py to pin it for everyone)",
-          file=sys.stderr)
+    _note(f"no published checksum for {target.name}; recorded {algorithm} {digest} in {pin} "
+          f"(paste it into odebench/data/registry.py to pin it for everyone)")
 
 
-def _check_digest(target: Path, remote: RemoteFile, actual: str, expected: str | None,
-                  problem: str, origin: str, advice: str) -> None:
-    """Pin ``actual`` when no checksum is known yet, else raise unless it matches."""
-    if expected is None:
+def _content(handle: IO[bytes], remote: RemoteFile, deep: bool) -> str | None:
+    return None if remote.expect is None else content_problem(handle, remote.expect, deep)
+
+
+def _cached_problem(remote: RemoteFile, target: Path, expected: str | None,
+                    origin: str) -> tuple[str | None, bool]:
+    """Why the cached ``target`` cannot be used (``None``: it can), and whether its pin must go
+    too (the pinned file itself is bad). A registry hash that matches needs no content check."""
+    actual = file_digest(target, remote.algorithm)
+    if expected is not None and actual != expected:
+        return f"{remote.algorithm} {actual}, expected {expected} ({origin})", False
+    if origin == "registry":
+        return None, False
+    with open(target, "rb") as handle:
+        problem = _content(handle, remote, deep=False)
+    if problem is None and expected is None:
         _record_pin(target, remote.algorithm, actual)
-    elif actual != expected:
-        raise ChecksumError(f"{problem}: expected {remote.algorithm} {expected} ({origin}), "
-                            f"actual {actual}; {advice}")
+    return problem, expected is not None
 
 
-def _fetch_file(remote: RemoteFile, target: Path, url: str) -> Path:
+def _fetch_file(remote: RemoteFile, target: Path, urls: tuple[str, ...]) -> Path:
     expected, origin = _expected(remote, target)
-    if target.exists():
-        _check_digest(target, remote, file_digest(target, remote.algorithm), expected,
-                      f"cached file {target} is corrupt or changed", origin,
-                      "delete it to download it again")
-        return target
+    if target.is_file():
+        problem, drop_pin = _cached_problem(remote, target, expected, origin)
+        if problem is None:
+            return target
+        target.unlink(missing_ok=True)
+        if drop_pin:
+            pin_path(target, remote.algorithm).unlink(missing_ok=True)
+            expected, origin = None, "none yet"
+        _note(f"cached file {target} is corrupt ({problem}); removed it"
+              + (" and its pin" if drop_pin else "") + ", downloading it again")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with atomic_open(target, "wb") as handle:
-            actual = _download(url, handle, remote.algorithm, remote.name)
-            _check_digest(target, remote, actual, expected,
-                          f"checksum mismatch for {remote.name} downloaded from {url}", origin,
-                          "nothing was saved")
+        _download_any(remote, target, urls, expected, origin)
     except BaseException:
         with contextlib.suppress(OSError):
             target.parent.rmdir()         # only succeeds when we left the folder empty
         raise
-    print(f"odebench: saved {target}", file=sys.stderr)
+    _note(f"saved {target}")
     return target
+
+
+def _download_any(remote: RemoteFile, target: Path, urls: tuple[str, ...],
+                  expected: str | None, origin: str) -> None:
+    """Try ``urls`` in order until one gives a verified file; one line per failed URL."""
+    errors: list[DataError] = []
+    for k, url in enumerate(urls):
+        try:
+            _download_verified(remote, target, url, expected, origin)
+            return
+        except DataError as err:
+            errors.append(err)
+            if len(urls) > 1:
+                _note(f"{err}" + ("; trying the next URL" if k + 1 < len(urls) else ""))
+    if len(errors) == 1:
+        raise errors[0]
+    listed = " | ".join(str(err) for err in errors)       # each names its URL
+    raise type(errors[-1])(f"{remote.name}: all {len(urls)} URLs failed, nothing was saved: "
+                           f"{listed}")
+
+
+def _download_verified(remote: RemoteFile, target: Path, url: str, expected: str | None,
+                       origin: str) -> None:
+    """Download ``url`` into a temporary file; rename it onto ``target`` only when its hash
+    matches ``expected`` and its content passes ``remote.expect`` (then pin it if unpinned)."""
+    with atomic_open(target, "w+b") as handle:
+        actual = _download(url, handle, remote.algorithm, remote.name)
+        if expected is not None and actual != expected:
+            advice = ("nothing was saved" if origin == "registry" else
+                      f"nothing was saved; if the pin was recorded from a bad download, delete "
+                      f"{pin_path(target, remote.algorithm)}")
+            raise ChecksumError(f"checksum mismatch for {remote.name} downloaded from {url}: "
+                                f"expected {remote.algorithm} {expected} ({origin}), actual "
+                                f"{actual}; {advice}")
+        handle.flush()
+        problem = _content(handle, remote, deep=True)
+        if problem is not None:
+            raise FormatError(f"{target}: {problem}; downloaded from {url}, the download was "
+                              f"removed from the cache")
+    if expected is None:
+        _record_pin(target, remote.algorithm, actual)
 
 
 def _mib(n: int) -> str:

@@ -34,6 +34,7 @@ ground, unlike the expert walking of the real data.
 
 from __future__ import annotations
 
+import sys
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -258,27 +259,37 @@ def _standin_versions() -> str:
     return f"gymnasium {gymnasium.__version__}, MuJoCo {mujoco.__version__}"
 
 
-def cached_standin(folder: Path, standin: WalkerStandin) -> tuple[Named, Path, str]:
-    """The stand-in trajectories, generated once into ``folder`` (npz, written atomically)."""
-    path = folder / (f"standin_{standin.n_trajectories}x{standin.steps}"
-                     f"_seed{standin.seed}.npz")
-    if not path.is_file():
-        sequences = walker2d_standin(standin.n_trajectories, standin.steps, standin.seed)
-        folder.mkdir(parents=True, exist_ok=True)
-        with atomic_open(path, "wb") as handle:
-            np.savez(handle, versions=np.array(_standin_versions()),
-                     **{f"{k:03d}": a for k, (_, a) in enumerate(sequences)})
+def _read_standin(path: Path, standin: WalkerStandin) -> tuple[Named, str]:
+    """The trajectories and versions stored in a stand-in cache; :class:`FormatError` if bad."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             versions = str(npz["versions"])
             arrays = [npz[f"{k:03d}"] for k in range(standin.n_trajectories)]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise FormatError(f"{path}: unreadable stand-in cache ({err}); delete it to "
-                          f"generate it again") from err
+        raise FormatError(f"{path}: unreadable stand-in cache ({err})") from err
     if any(a.shape != (standin.steps, len(CHANNELS)) for a in arrays):
-        raise FormatError(f"{path}: stand-in cache has the wrong shapes; delete it to "
-                          f"generate it again")
-    named = [(f"{FOLDER}/standin_{k:03d}.npy", a) for k, a in enumerate(arrays)]
+        raise FormatError(f"{path}: stand-in cache has the wrong shapes")
+    return [(f"{FOLDER}/standin_{k:03d}.npy", a) for k, a in enumerate(arrays)], versions
+
+
+def cached_standin(folder: Path, standin: WalkerStandin) -> tuple[Named, Path, str]:
+    """The stand-in trajectories, generated once into ``folder`` (npz, written atomically); a
+    corrupt cache is removed with a one-line note and generated again."""
+    path = folder / (f"standin_{standin.n_trajectories}x{standin.steps}"
+                     f"_seed{standin.seed}.npz")
+    if path.is_file():
+        try:
+            named, versions = _read_standin(path, standin)
+            return named, path, versions
+        except FormatError as err:
+            print(f"odebench: {err}; removed it, generating it again", file=sys.stderr)
+            path.unlink(missing_ok=True)
+    sequences = walker2d_standin(standin.n_trajectories, standin.steps, standin.seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as handle:
+        np.savez(handle, versions=np.array(_standin_versions()),
+                 **{f"{k:03d}": a for k, (_, a) in enumerate(sequences)})
+    named, versions = _read_standin(path, standin)
     return named, path, versions
 
 
@@ -294,8 +305,9 @@ def load_walker2d(data_dir: str | Path | None = None, offline: bool = False, *,
                   source: Source | None = None) -> SequenceData:
     """Walker2D windows: ``x``/``y`` [N, 64, 17], ``times`` [N, 64] (divide by 64 for models).
 
-    Online: ``walker.zip`` of the registry (its sha256 is pinned on first download; an archive
-    that does not read is removed from the cache with its pin). Offline: the MuJoCo stand-in,
+    Online: ``walker.zip`` of the registry (its sha256 is pinned on first download, once the
+    archive holds at least 8 trajectories; an archive that does not read is removed from the
+    cache with its pin). Offline: the MuJoCo stand-in,
     cached in ``<data_dir>/walker2d/`` (``standin``: a :class:`WalkerStandin` or its fields as a
     mapping). ``limit`` keeps the first windows of each split.
     """

@@ -1,4 +1,4 @@
-"""Resampling image stacks: per-image affine maps about the centre, integer shifts, kernels.
+"""Resampling image stacks: per-image affine maps about the centre and integer shifts.
 
 Images are ``[N, H, W]`` float arrays. Geometry uses centred screen coordinates: ``x`` to the
 right (columns), ``y`` *up* (against rows), origin at the image centre ``((H-1)/2, (W-1)/2)``,
@@ -47,24 +47,3 @@ def shift(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
     out[max(rows, 0):height + min(rows, 0), max(cols, 0):width + min(cols, 0)] = \
         image[max(-rows, 0):height + min(-rows, 0), max(-cols, 0):width + min(-cols, 0)]
     return out
-
-
-def streak_kernel(angle_degrees: float, sigma: float, radius: float) -> np.ndarray:
-    """A one-sided motion kernel: weights ``exp(-k^2 / 2 sigma^2)`` at ``k = 0..ceil(radius)``
-    pixels from the centre along ``angle_degrees`` (bilinearly splatted), summing to 1.
-
-    Convolving with it (``scipy.ndimage.convolve``) smears each point along the angle.
-    """
-    reach = max(int(np.ceil(radius)), 1)
-    kernel = np.zeros((2 * reach + 3, 2 * reach + 3))
-    mid = reach + 1
-    angle = np.deg2rad(angle_degrees)
-    for k in range(reach + 1):
-        weight = np.exp(-k**2 / (2 * sigma**2)) if sigma > 0 else float(k == 0)
-        row, col = mid - k * np.sin(angle), mid + k * np.cos(angle)
-        r0, c0 = int(np.floor(row)), int(np.floor(col))
-        fr, fc = row - r0, col - c0
-        for dr, wr in ((0, 1 - fr), (1, fr)):
-            for dc, wc in ((0, 1 - fc), (1, fc)):
-                kernel[r0 + dr, c0 + dc] += weight * wr * wc
-    return kernel / kernel.sum()
