@@ -326,3 +326,56 @@ def test_build_claims_writes_csv_and_md(tmp_path):
     assert "runs/pointcloud/gnesterovnode/seed0" in text
     assert not list(tmp_path.glob(".*tmp*"))
     assert np.isin(table["verdict"], [HOLDS, FAILS, NOT_RUN]).all()
+
+
+# ------------------------------------------------------------------ ODEtoODE Lemma 4.1, per t
+
+def _lemma_rows(changed: dict[int, float], n_steps: int = 10) -> pd.DataFrame:
+    """odetoode_theory grid rows (both ODEtoODE models, both phases, two seeds, T = 1) of one
+    probe sample whose ratio is r_t = 1 (inside every t's bounds) except ``changed``
+    {steps left: r}, with the margins the task itself records."""
+    import torch
+
+    from odebench.tasks.odetoode_theory import bound_margins, finite_n_bounds
+
+    eta = 1.0 / n_steps
+    lower, upper = finite_n_bounds(eta, torch.arange(n_steps, -1, -1))
+    ratios = torch.ones(n_steps + 1, 1, dtype=torch.float64)
+    for left, value in changed.items():
+        ratios[n_steps - left, 0] = value
+    over_lower, over_upper = bound_margins(ratios, lower, upper)
+    row = {"horizon": 1.0, "n_steps": n_steps, "eta": eta,
+           "ratio_min": float(ratios.min()), "ratio_max": float(ratios.max()),
+           "bound_lower": float(lower[0]), "bound_upper": float(upper[0]),
+           "log_over_lower_min": over_lower, "log_over_upper_max": over_upper}
+    return _frame([{"model": model, "setting": phase, "seed": seed, **row}
+                   for model in ("odetoode-1", "odetoode_iso") for phase in ("init", "trained")
+                   for seed in SEEDS])
+
+
+def _lemma_claim() -> Claim:
+    return next(c for c in CLAIMS if c.id == "O2O-L41")
+
+
+@pytest.mark.parametrize("changed", [{1: 1.5}, {2: 0.7}, {3: float("nan")}],
+                         ids=["above-upper", "below-lower", "nan"])
+def test_lemma_4_1_fails_when_one_t_leaves_its_own_bounds_inside_the_widest(changed):
+    # eta = 0.1: one step before T the bounds are [0.9, 1.1], two steps [0.81, 1.21]; the
+    # widest (t = 0) are [0.349, 2.594], which the global min / max of the profile meet. A NaN
+    # ratio is outside (recorded as -inf / inf), never a row silently left out.
+    frame = _lemma_rows(changed)
+    assert not (frame["ratio_min"] < frame["bound_lower"]).any()
+    assert not (frame["ratio_max"] > frame["bound_upper"]).any()
+    verdict = evaluate(_lemma_claim(), frame)
+    assert verdict.verdict == FAILS
+    assert "odetoode-1: 0/4 within" in verdict.measured
+
+
+def test_lemma_4_1_holds_when_every_t_is_within_its_own_bounds():
+    # r_t inside each t's bounds; the last step exactly on its upper bound 1.1 (a tight flow,
+    # W = I) and two steps before on its lower bound 0.81 hold up to float64 round-off.
+    frame = _lemma_rows({1: 1.1, 2: 0.81 * (1 + 1e-15), 5: 1.3, 9: 0.5})
+    verdict = evaluate(_lemma_claim(), frame)
+    assert verdict.verdict == HOLDS, verdict.measured
+    assert "odetoode-1: 4/4 within" in verdict.measured
+    assert evaluate(_lemma_claim(), _lemma_rows({1: 1.1 * (1 + 1e-6)})).verdict == FAILS

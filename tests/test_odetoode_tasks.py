@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from odebench.report.build import build_experiment_report
+from odebench.report.claims import HOLDS, evaluate, load_records
+from odebench.report.claims_data import CLAIMS
 from odebench.tasks.run import experiment_jobs, experiment_task, run_one
 
 THEORY = {"seeds": 1, "steps_grid": [10, 40], "horizons": [1, 4], "probe_batch": 8,
@@ -31,6 +33,9 @@ def test_theory_rows_hold_the_bounds_for_odetoode_and_report(tmp_path):
     assert len(grid) == 2 * 2 * 2  # phases x horizons x N
     assert grid["bounds_hold"].all()  # ODEtoODE: Lemma 4.1 at finite N, before and after
     assert (grid["ratio_min"] >= grid["bound_lower"] * (1 - 1e-9)).all()
+    # each t against its own bounds: log(r_t / lower_t) >= 0 >= log(r_t / upper_t)
+    assert (grid["log_over_lower_min"] >= -1e-9).all()
+    assert (grid["log_over_upper_max"] <= 1e-9).all()
     integrators = epochs[epochs["phase"] == "integrator"].set_index(["w_step", "n_steps"])
     assert integrators.loc[("exp", 50), "orthogonality_defect"] < 1e-12
     assert integrators.loc[("cayley", 50), "orthogonality_defect"] < 1e-12
@@ -42,6 +47,9 @@ def test_theory_rows_hold_the_bounds_for_odetoode_and_report(tmp_path):
     text = outputs["md"].read_text()
     assert "| ODEtoODE (ISO) | trained | 4 |" in text and "## W-flow integrators" in text
     assert outputs["png"].stat().st_size > 0
+    records, _ = load_records(tmp_path, "odetoode_theory")
+    lemma = next(c for c in CLAIMS if c.id == "O2O-L41")
+    assert evaluate(lemma, records).verdict == HOLDS  # every t, both phases, both ODEtoODEs
 
 
 def test_theory_unconstrained_weights_leave_the_bounds_when_large(tmp_path):
@@ -54,6 +62,7 @@ def test_theory_unconstrained_weights_leave_the_bounds_when_large(tmp_path):
     grid = epochs[epochs["phase"] == "init"]
     assert not grid["bounds_hold"].any()
     assert (grid["upper_excess"] > 1).all()
+    assert (grid["log_over_upper_max"] > 1e-9).all()  # some t above its own upper bound
 
 
 def test_mnistc_trains_on_clean_tests_every_corruption_and_reports(tmp_path):

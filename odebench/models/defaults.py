@@ -5,6 +5,11 @@ NesterovNODE paper); a *task* is ``pointcloud``, ``mnist``, ``cifar10`` or ``sil
 :func:`model_options` returns every choice a task should record. Where the paper and its
 official code disagree, ``variant="paper"`` (default) gives the paper's value and
 ``variant="official_code"`` the code's; single options can be overridden by keyword.
+
+Imports flow one way: :mod:`~odebench.models.tables` (names, widths, errors; re-exported
+here) < :mod:`~odebench.models.architectures` (the task models at given widths) <
+:mod:`~odebench.models.sizing` (NODE-budget widths) < this module < the task builders
+(:mod:`~odebench.models.pointcloud`, ``images``, ``silverbox``).
 """
 
 from __future__ import annotations
@@ -16,57 +21,33 @@ from typing import Any
 from odebench.models.gates import make_sigma
 from odebench.models.nesterov import DEFAULT_R, check_variant
 from odebench.models.registry import MODELS, ModelFamily, model_family
+from odebench.models.sizing import SizingError, sized_widths
+from odebench.models.tables import (
+    HB_MODELS,
+    INPUT_CHANNELS,
+    NESTEROV_MODELS,
+    SETUP_NAMES,
+    SILVERBOX_END,
+    T_SPANS,
+    TASKS,
+    WIDTHS,
+    ModelOptionError,
+    UnknownSetupError,
+    UnknownTaskError,
+    task_models,
+    task_widths,
+)
 
-SETUP_NAMES = ("hbnode2021", "nesterov2022")
-TASKS = ("pointcloud", "mnist", "cifar10", "silverbox")
+__all__ = ["GATES", "HB_MODELS", "INPUT_CHANNELS", "LN2", "NESTEROV_MODELS", "OPTION_NAMES",
+           "SETUP_NAMES", "SILVERBOX_END", "SOFTPLUS_2", "TASKS", "T_SPANS", "WIDTHS", "Gate",
+           "ModelOptionError", "UnknownSetupError", "UnknownTaskError", "dynamics_kwargs",
+           "model_options", "sized_models", "task_models", "task_widths"]
+
 OPTION_NAMES = ("variant", "sigma", "sigma_on_f", "xi", "xi_learnable", "r",
                 "sigma_k_in_field", "sigma_on_k")
-INPUT_CHANNELS = {"pointcloud": 2, "mnist": 1, "cifar10": 3, "silverbox": 1}  # c of each input
-T_SPANS = {"hbnode2021": (0.0, 1.0),  # HBNODE Sec. 5.1 / App. E.3: t in [0, 1]
-           "nesterov2022": (1.0, 2.0)}  # NesterovNODE Sec. 5.1 (+ code for images): [1, 2]
-SILVERBOX_END = 63.0  # Silverbox init test: t up to 63 (code of both papers: arange(.., 64))
 
 LN2 = math.log(2.0)  # softplus(0): official code's corr = 0
 SOFTPLUS_2 = math.log1p(math.exp(2.0))  # softplus(2) ~ 2.127: official code's corr_0 = 2.0
-
-HB_MODELS = ("node", "anode", "sonode", "hbnode", "ghbnode")
-NESTEROV_MODELS = (*HB_MODELS, "nesterovnode", "gnesterovnode")
-
-
-class UnknownSetupError(ValueError):
-    """A setup (or task) name that is not known; the message lists the valid ones."""
-
-
-class UnknownTaskError(UnknownSetupError):
-    """A task that a builder does not serve."""
-
-
-class ModelOptionError(ValueError):
-    """An option that does not exist, does not apply to the model, or has a bad value."""
-
-
-def _table(models: tuple[str, ...], n: tuple[int, ...],
-           h: tuple[int | None, ...] | None = None) -> dict[str, tuple[int, int | None]]:
-    """One paper table's (n, h) rows, column by column in the paper's model order."""
-    return dict(zip(models, zip(n, h or (None,) * len(n), strict=True), strict=True))
-
-
-WIDTHS: dict[tuple[str, str], dict[str, tuple[int, int | None]]] = {
-    # HBNODE Table 3 (n, h); footnote 5 p = n - c. Initialization h = 22 is unused: the
-    # Silverbox f is a single linear layer (App. E.1), so h is None there.
-    ("hbnode2021", "silverbox"): _table(HB_MODELS, (1, 2, 1, 1, 1)),
-    ("hbnode2021", "pointcloud"): _table(HB_MODELS, (2, 3, 2, 2, 2), (20, 20, 13, 14, 14)),
-    ("hbnode2021", "mnist"): _table(HB_MODELS, (1, 6, 5, 5, 6), (92, 64, 50, 50, 45)),
-    ("hbnode2021", "cifar10"): _table(HB_MODELS, (3, 13, 12, 12, 12), (125, 64, 50, 51, 51)),
-    # NesterovNODE Table 4 (n, h); footnote 1 p = n - c.
-    ("nesterov2022", "silverbox"): _table(NESTEROV_MODELS, (1, 2, 1, 1, 1, 1, 1)),
-    ("nesterov2022", "pointcloud"): _table(NESTEROV_MODELS, (2, 3, 2, 2, 2, 2, 2),
-                                           (20, 20, 13, 14, 14, 14, 14)),
-    ("nesterov2022", "mnist"): _table(NESTEROV_MODELS, (1, 6, 5, 5, 5, 5, 5),
-                                      (92, 64, 50, 50, 50, 50, 50)),
-    ("nesterov2022", "cifar10"): _table(NESTEROV_MODELS, (3, 13, 12, 12, 12, 12, 12),
-                                        (125, 64, 50, 51, 51, 51, 51)),
-}
 
 
 @dataclass(frozen=True)
@@ -139,21 +120,6 @@ GATES: dict[tuple[str, str, str], tuple[Gate, Gate]] = {
 }
 
 
-def task_widths(setup: str, task: str) -> dict[str, tuple[int, int | None]]:
-    """The (n, h) of every model that ``setup`` runs on ``task``."""
-    if setup not in SETUP_NAMES:
-        raise UnknownSetupError(f"unknown setup {setup!r} for {task}; valid: "
-                                f"{', '.join(SETUP_NAMES)}")
-    if task not in TASKS:
-        raise UnknownTaskError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
-    return WIDTHS[(setup, task)]
-
-
-def task_models(setup: str, task: str) -> list[str]:
-    """Models that are both registered and run by ``setup`` on ``task``."""
-    return [m for m in task_widths(setup, task) if m in MODELS]
-
-
 def _check_overrides(family: ModelFamily, overrides: dict[str, Any]) -> dict[str, Any]:
     given = {k: v for k, v in overrides.items() if v is not None}
     unknown = sorted(set(given) - set(OPTION_NAMES))
@@ -200,7 +166,6 @@ def model_options(setup: str, task: str, model: str, **overrides: Any) -> dict[s
     widths = task_widths(setup, task)
     sizing: dict[str, Any] = {}
     if model not in widths and model in MODELS and MODELS[model].size_knob is not None:
-        from odebench.models.sizing import sized_widths  # sizing builds models: lazy import
         family = MODELS[model]
         sizing = sized_widths(setup, task, model)
     else:
@@ -236,8 +201,6 @@ def sized_models(setup: str, task: str) -> list[str]:
     """Registered families with no row in the ``setup``'s ``task`` table that can be sized
     there (to the NODE budget); a config may list them under ``models:``. Unlike
     :func:`task_models` (the paper's models, the default of every experiment)."""
-    from odebench.models.sizing import SizingError, sized_widths
-
     widths, found = task_widths(setup, task), []
     for name, family in MODELS.items():
         if name in widths or family.size_knob is None:

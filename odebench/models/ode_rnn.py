@@ -16,6 +16,19 @@ Output alignment (``alignment``):
 - ``before_jump``: the official Walker NODE/ANODE baselines (``rnn_out=True``):
   ``z <- flow(s_i, dt_i)``, ``s_{i+1} = jump(z, x_i)``, prediction_i = readout(s_i), which has
   seen only x_0..x_{i-1}, so those baselines forecast one step further than the others.
+
+Two behaviours of the official ``ODE_RNN_with_Grad_Listener`` (HeavyBallNODE ``base.py``
+@17a3d5a from L251, NesterovNODE ``base.py`` likewise) are switches here:
+
+- ``adjoint_scale="last"``: the code sets the gap scale as state of its one vector field
+  (``self.ode.update(t[i])``, L281/L287; ``update(ones)`` before the forecast, L298), and
+  ``odeint_adjoint`` calls that field again in the backward pass, so every step's adjoint solve
+  uses the scale set last. Forward values are unchanged; gradients are not those of the
+  forward map. ``"per_step"`` (default) keeps each solve's own scale: exact adjoint gradients.
+  Only adjoint solves are affected (plain backprop records each step's scale).
+- ``read_tail=True`` (``before_jump`` only): the code reads out every RNN state, the one after
+  the last jump included, and drops it (``outlayer(h_rnn)[:-1]``), so the last flow's adjoint
+  runs on a zero gradient: more backward NFE, the same gradient.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from odebench.models.nesterov import NesterovNODEDynamics
 from odebench.solvers import SolverSpec, solve_with
 
 ALIGNMENTS = ("after_flow", "before_jump")
+ADJOINT_SCALES = ("per_step", "last")
 
 
 class ScaledDynamics(nn.Module):
@@ -38,6 +52,10 @@ class ScaledDynamics(nn.Module):
     def __init__(self, dynamics: Dynamics, scale: torch.Tensor):
         super().__init__()
         self.dynamics = dynamics
+        self.set_scale(scale)
+
+    def set_scale(self, scale: torch.Tensor) -> None:
+        """Rebind the scale (later calls, the adjoint's included, see the new one)."""
         self.scale = scale.reshape(-1, *([1] * 2))  # [batch, 1, 1] against [batch, order, n]
 
     def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -149,10 +167,16 @@ class ODERNN(nn.Module):
     def __init__(self, dynamics: Dynamics, jump: nn.Module, output: nn.Module,
                  solver: SolverSpec, t_span: Sequence[float], initial: nn.Module | None = None,
                  alignment: str = "after_flow", time_scale: float = 1.0, forecast_len: int = 0,
-                 after_flow: nn.Module | None = None, readout_position: bool = False):
+                 after_flow: nn.Module | None = None, readout_position: bool = False,
+                 adjoint_scale: str = "per_step", read_tail: bool = False):
         super().__init__()
         if alignment not in ALIGNMENTS:
             raise ValueError(f"unknown alignment {alignment!r}; valid: {', '.join(ALIGNMENTS)}")
+        if adjoint_scale not in ADJOINT_SCALES:
+            raise ValueError(f"unknown adjoint_scale {adjoint_scale!r}; valid: "
+                             f"{', '.join(ADJOINT_SCALES)}")
+        self.adjoint_scale = adjoint_scale
+        self.read_tail = read_tail
         if not time_scale > 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale!r}")
         self.dynamics = dynamics
@@ -171,15 +195,22 @@ class ODERNN(nn.Module):
                              persistent=False)
         self.jump_states: list[torch.Tensor] = []
 
-    def _trajectory(self, z: torch.Tensor, scale: torch.Tensor,
-                    times: torch.Tensor) -> torch.Tensor:
+    def _trajectory(self, z: torch.Tensor, scale: torch.Tensor, times: torch.Tensor,
+                    shared: ScaledDynamics | None = None) -> torch.Tensor:
+        """The solve from z at ``times`` with the field scaled by ``scale``: on a fresh field,
+        or on ``shared`` with its scale rebound (``adjoint_scale="last"``)."""
         times = times.to(z.dtype)
-        field = ScaledDynamics(self.dynamics, scale)
+        if shared is None:
+            field = ScaledDynamics(self.dynamics, scale)
+        else:
+            shared.set_scale(scale)
+            field = shared
         return solve_with(solver_for(self.solver, self.dynamics, times), field, z, times).ys
 
-    def _flow(self, z: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    def _flow(self, z: torch.Tensor, scale: torch.Tensor,
+              shared: ScaledDynamics | None = None) -> torch.Tensor:
         """The state after one gap: the setup's interval with the field scaled by ``scale``."""
-        return self._trajectory(z, scale, self.t_span)[-1]
+        return self._trajectory(z, scale, self.t_span, shared)[-1]
 
     def _after_flow(self, z: torch.Tensor) -> torch.Tensor:
         return z if self.after_flow is None else self.after_flow(z)
@@ -200,28 +231,34 @@ class ODERNN(nn.Module):
         order, n = self.dynamics.order, self._state_size()
         z = (self.initial(x) if self.initial is not None
              else x.new_zeros(batch, order, n))
+        # adjoint_scale="last": one field for every solve of this pass (the code's self.ode)
+        shared = (ScaledDynamics(self.dynamics, scales[:, 0])
+                  if self.adjoint_scale == "last" else None)
         jumped, flowed = [], []
         if self.alignment == "after_flow":
             for i in range(steps):
                 z = self.jump(z, x[:, i])
                 jumped.append(z)
-                z = self._after_flow(self._flow(z, scales[:, i]))
+                z = self._after_flow(self._flow(z, scales[:, i], shared))
                 flowed.append(z)
-            predicted = flowed
+            next_step = self._read(flowed)
         else:
             for i in range(steps):
                 jumped.append(z)
-                z = self._after_flow(self._flow(z, scales[:, i]))
+                z = self._after_flow(self._flow(z, scales[:, i], shared))
                 z = self.jump(z, x[:, i])
-            predicted = jumped
+            # read_tail: the code's outlayer(h_rnn)[:-1] also reads the unused last state
+            next_step = (self._read([*jumped, z])[:, :-1] if self.read_tail
+                         else self._read(jumped))
         self.jump_states = jumped
-        next_step = self._read(predicted)
         if not self.forecast_len:
             return next_step
         ones = torch.ones(batch, dtype=x.dtype, device=x.device)
+        if shared is not None:
+            shared.set_scale(ones)  # base.py L298: update(ones) even without a forecast solve
         times_out = self.t_span[0].to(x.dtype) + torch.arange(
             self.forecast_len, dtype=x.dtype, device=x.device)
-        forecast = (self._trajectory(z, ones, times_out) if self.forecast_len > 1
+        forecast = (self._trajectory(z, ones, times_out, shared) if self.forecast_len > 1
                     else z.unsqueeze(0))
         return self._read(jumped), next_step, self._read(list(forecast.unbind(0)))
 

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from odebench.models.base import Dynamics
@@ -33,6 +34,9 @@ from odebench.solvers import SolverSpec
 SEQUENCE_TASKS = ("plane_vibration", "walker2d")
 N_INPUTS = {"plane_vibration": 5, "walker2d": 17}  # channels k of each data set
 SOFTPLUS_1 = math.log1p(math.e)  # softplus(1) ~ 1.313: official Walker GHBNODE corr_0 = 1
+# The Walker scripts' frozen xi is softplus of a float32 zero (base.py@17a3d5a L167/L189:
+# Parameter([0]) is a float32 tensor), i.e. ln 2 rounded to float32, in any run dtype.
+LN2_FLOAT32 = float(torch.nn.functional.softplus(torch.zeros(1, dtype=torch.float32)))
 
 HB_MODELS = ("node", "anode", "sonode", "hbnode", "ghbnode")
 NESTEROV_MODELS = (*HB_MODELS, "nesterovnode", "gnesterovnode")
@@ -81,14 +85,14 @@ GATES: dict[tuple[str, str, str], tuple[Gate, Gate]] = {
         Gate("tanh", xi=LN2, xi_learnable=True), Gate("tanh", xi=LN2, xi_learnable=True)),
     # Walker code: HBNODE xi = ln 2 frozen (corr = 0, corrf = True); GHBNODE tanh, learnable
     # xi from softplus(1).
-    ("hbnode2021", "walker2d", "hbnode"): (Gate(), Gate(xi=LN2)),
+    ("hbnode2021", "walker2d", "hbnode"): (Gate(), Gate(xi=LN2_FLOAT32)),
     ("hbnode2021", "walker2d", "ghbnode"): (
         Gate("tanh", xi=SOFTPLUS_1, xi_learnable=True),
         Gate("tanh", xi=SOFTPLUS_1, xi_learnable=True)),
     # NesterovNODE paper Table 6: xi learnable on Walker; sigma unstated, so the paper form
     # takes the code's (none for GNesterovNODE). GHBNODE: the paper's background form puts
     # sigma on f too (as for the other nesterov2022 tasks).
-    ("nesterov2022", "walker2d", "hbnode"): (Gate(), Gate(xi=LN2)),
+    ("nesterov2022", "walker2d", "hbnode"): (Gate(), Gate(xi=LN2_FLOAT32)),
     ("nesterov2022", "walker2d", "ghbnode"): (
         Gate("tanh", sigma_on_f=True, xi=SOFTPLUS_1, xi_learnable=True),
         Gate("tanh", xi=SOFTPLUS_1, xi_learnable=True)),
@@ -140,6 +144,12 @@ def sequence_options(setup: str, task: str, model: str, variant: str = "paper",
         "initial": _initial_kind(task, model, family.order),
         # Official Nesterov ODE-RNN: (x, m) -> (h, h') after every flow, skipping sample 0.
         "nesterov_algebraic": nesterov and variant == "official_code",
+        # Both codes' ODE_RNN_with_Grad_Listener (HeavyBallNODE base.py@17a3d5a L281/L287/
+        # L298): the adjoint of every step runs with the gap scale set last (ode_rnn.py).
+        "adjoint_scale": "last" if variant == "official_code" else "per_step",
+        # rnn_out=True scripts read out h_rnn[:-1] (walker2d/node_rnn_walker.py L61): the
+        # unused last flow's adjoint still runs (more backward NFE, same gradient).
+        "read_tail": variant == "official_code" and alignment == "before_jump",
     }
 
 
@@ -210,4 +220,5 @@ def build_ode_rnn(setup: str, task: str, model: str, solver: SolverSpec, window:
     return ODERNN(dynamics, jump, nn.Linear(w.n, k), solver, options["t_span"], initial,
                   alignment=options["alignment"], time_scale=options["time_scale"],
                   forecast_len=forecast_len, after_flow=algebraic,
-                  readout_position=options["nesterov_algebraic"])
+                  readout_position=options["nesterov_algebraic"],
+                  adjoint_scale=options["adjoint_scale"], read_tail=options["read_tail"])

@@ -9,44 +9,19 @@ pass ``v1=lambda t: signal(t) ** 3`` for the latter.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import torch
-from torch import nn
-
-from odebench.models.base import (
-    ContinuousDepthModel,
-    FieldSpec,
-    LearnedVelocity,
-    ZeroAugment,
-    count_parameters,
+from odebench.models.architectures import (
+    Signal,
+    SilverboxModel,
+    assemble_silverbox,
+    silverbox_parameter_count,
 )
-from odebench.models.defaults import INPUT_CHANNELS, dynamics_kwargs, model_options
-from odebench.models.fields import ConstantVelocity, SignalLinearField
-from odebench.models.registry import MODELS, ModelFamily
+from odebench.models.defaults import dynamics_kwargs, model_options
+from odebench.models.registry import MODELS
 from odebench.solvers import SolverSpec
 
-Signal = Callable[[torch.Tensor], torch.Tensor]
-
-
-class SilverboxModel(ContinuousDepthModel):
-    """A continuous-depth model whose output is the hidden trajectory h(t)."""
-
-    def __init__(self, *args: Any, evaluation_times: torch.Tensor, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.register_buffer("evaluation_times", evaluation_times, persistent=False)
-
-    def h_trajectory(self, x0: torch.Tensor,
-                     times: torch.Tensor | None = None) -> torch.Tensor:
-        """h at ``times`` (default: the setup's 0..63 / 1..63), shape ``[T, batch, n]``.
-
-        ``x0``: the initial output value(s) V2(t0), shape ``[batch, 1]``.
-        """
-        times = (self.evaluation_times if times is None else times).to(x0.dtype)
-        states = self.integrate(x0, times)
-        pairs = zip(times, states, strict=True)
-        return torch.stack([self.dynamics.readout(t, z) for t, z in pairs])
+__all__ = ["Signal", "SilverboxModel", "build_silverbox_model", "silverbox_parameter_count"]
 
 
 def build_silverbox_model(setup: str, model: str, solver: SolverSpec, v1: Signal,
@@ -57,32 +32,5 @@ def build_silverbox_model(setup: str, model: str, solver: SolverSpec, v1: Signal
     ``options`` as in :func:`odebench.models.defaults.model_options`.
     """
     resolved = model_options(setup, "silverbox", model, **options)
-    return _assemble(MODELS[model], resolved["n"], resolved["h"], dynamics_kwargs(resolved),
-                     solver, v1, resolved["t_span"])
-
-
-def _assemble(family: ModelFamily, n: int, hidden: int | None, kwargs: dict[str, Any],
-              solver: SolverSpec, v1: Signal, t_span: tuple[float, float]) -> SilverboxModel:
-    c = INPUT_CHANNELS["silverbox"]
-    if family.builds_field:
-        dynamics = family.make_dynamics(FieldSpec("silverbox", "linear", n, hidden))
-    else:
-        field = SignalLinearField(family.field_input(n), n, v1)
-        dynamics = family.make_dynamics(field, **kwargs)
-    if family.learned_initial_velocity:
-        # bias-free Linear(1 -> order*n - c) on ones: a learned constant (official code)
-        initial: nn.Module = LearnedVelocity(ConstantVelocity(c, family.order * n - c), n,
-                                             family.order)
-    else:
-        initial = ZeroAugment(n)  # ANODE: one zero dimension (HBNODE Sec. 3)
-    t0, t_end = t_span
-    times = torch.arange(t0, t_end + 1.0)
-    return SilverboxModel(initial, dynamics, nn.Identity(), solver=solver, t_span=(t0, t_end),
-                          evaluation_times=times)
-
-
-def silverbox_parameter_count(setup: str, model: str, n: int, h: int | None) -> int:
-    """Parameters of ``model`` with widths (n, h) in the Silverbox init test."""
-    model_ = _assemble(MODELS[model], n, h, {}, SolverSpec(), lambda t: torch.zeros(1, 1),
-                       (0.0, 1.0))
-    return count_parameters(model_)
+    return assemble_silverbox(MODELS[model], resolved["n"], resolved["h"],
+                              dynamics_kwargs(resolved), solver, v1, resolved["t_span"])

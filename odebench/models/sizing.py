@@ -4,7 +4,9 @@ Both papers size every model of a table to (about) the NODE model's parameter co
 family with no row in a task's table (``ModelFamily.size_knob`` set) gets the largest value
 of its knob whose model, built by the task's own builder, has no more parameters than the
 NODE model of that table built by the same builder. The other width comes from the NODE row
-(order-1 families) or the HBNODE row (order-2 families).
+(order-1 families) or the HBNODE row (order-2 families). The models are counted as
+:mod:`~odebench.models.architectures` assembles them, below the option defaults
+(:mod:`~odebench.models.defaults` sizes through here; nothing here imports it back).
 """
 
 from __future__ import annotations
@@ -15,12 +17,9 @@ from typing import Any
 
 import torch
 
-from odebench.models.defaults import (
-    INPUT_CHANNELS,
-    ModelOptionError,
-    task_widths,
-)
+from odebench.models.architectures import parameter_count
 from odebench.models.registry import MODELS
+from odebench.models.tables import INPUT_CHANNELS, ModelOptionError, task_widths
 
 SIZED_FROM = "node"  # the row whose parameter count is the budget
 KINDS = {"pointcloud": "mlp", "mnist": "conv", "cifar10": "conv", "silverbox": "linear"}
@@ -57,18 +56,6 @@ def largest_width(count: Callable[[int], int], budget: int, low: int = 1,
         mid = (fits + over) // 2
         fits, over = (mid, over) if count(mid) <= budget else (fits, mid)
     return fits
-
-
-def parameter_count(setup: str, task: str, model: str, n: int, h: int | None) -> int:
-    """Parameters of ``model`` with widths (n, h), built by the task's own builder."""
-    if task == "pointcloud":
-        from odebench.models.pointcloud import pointcloud_parameter_count
-        return pointcloud_parameter_count(setup, model, n, h)
-    if task == "silverbox":
-        from odebench.models.silverbox import silverbox_parameter_count
-        return silverbox_parameter_count(setup, model, n, h)
-    from odebench.models.images import image_parameter_count
-    return image_parameter_count(setup, task, model, n, h)
 
 
 def _unavailable(model: str, task: str, why: str) -> SizingError:

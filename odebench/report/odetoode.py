@@ -205,8 +205,9 @@ def theory_markdown(table: pd.DataFrame, integrators: pd.DataFrame, experiment: 
     steps = sorted(table["n_steps"].unique()) if not table.empty else []
     lines = [f"# {experiment}: gradient ratios ‖∂L/∂x_t‖ / ‖∂L/∂x_T‖ against the finite-N "
              "bounds", "",
-             "Cells: min–max of the per-sample ratio over all steps and seeds; ✓ when every "
-             "ratio of every seed lies in [(1−η)^((T−t)/η), (1+η)^((T−t)/η)], η = T/N "
+             "Cells: min–max of the per-sample ratio over all steps and seeds; ✓ when at "
+             "every t every ratio of every seed lies in that t's own bounds "
+             "[(1−η)^((T−t)/η), (1+η)^((T−t)/η)], η = T/N "
              "(ODEtoODE Lemma 4.1 at finite N), else ✗ with how many seeds held. The bounds "
              "at t = 0 are in the last rows.", "",
              "| model | phase | T | " + " | ".join(f"N = {n}" for n in steps) + " |",
