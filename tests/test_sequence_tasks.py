@@ -46,6 +46,8 @@ def test_plane_vibration_records_mse_nfe_gradients_and_adjoint_profile(tmp_path)
     assert summary["n_params"] == 20 * 20 * 3 + 60 + 6 * 40 + 2 * 20 * 40 + 80 + 6 * 5 * 40 \
         + 40 + 21 * 5 + 1  # f, jump (3 layers), window ic (6 steps x 5), head, gamma
     assert summary["config"]["param_shrink"] == 0.01
+    assert summary["model_options"]["adjoint_scale"] == "per_step"  # exact gradients
+    assert epochs["gamma"].iloc[0] < 0.495  # omega_0 = -3 x 0.01: shrunk once
     assert set(summary["baseline_mse"]) == {"train_mean", "persistence"}
 
 
@@ -73,6 +75,11 @@ def test_official_code_plane_vibration_switches_lr_schedule_and_xi(tmp_path):
     epochs, summary = _read(tmp_path, "plane_vibration", "hbnode")
     assert list(epochs["lr"]) == [1e-3, 1e-3]  # trainpv.py lr_dict {0: 1e-3, 50: 1e-4}
     assert "xi" in epochs and summary["model_options"]["xi_learnable"] is True
+    # the code's loop: batches in data order, double shrink, the adjoint's stale gap scale
+    assert summary["config"]["shuffle"] is False and summary["config"]["param_shrink_twice"]
+    assert summary["model_options"]["adjoint_scale"] == "last"
+    # omega_0 = -3 x 1e-4 (shrunk twice), two Adam steps of 1e-3 later: gamma ~ 1/2
+    assert epochs["gamma"].iloc[0] > 0.498
 
 
 @pytest.mark.parametrize("experiment,model,variant,alignment", [
@@ -105,5 +112,10 @@ def test_unknown_loss_term_is_named(tmp_path):
     config = _config(tmp_path, {"plane_vibration": {**TINY, "forecast_len": 2,
                                                     "models": ["node"]}})
     config["experiments"]["plane_vibration"]["loss_weights"] = {"forcast": 1.0}
-    with pytest.raises(ValueError, match="unknown term\\(s\\) forcast"):
+    # the run's entry check (schema) or the loss itself names the key and the bad term
+    with pytest.raises(ValueError, match="loss_weights.*forcast"):
         run_one(config, "plane_vibration", "node", 0, log=lambda _m: None)
+    from odebench.tasks.sequences import SequenceLoss
+
+    with pytest.raises(ValueError, match="unknown term\\(s\\) forcast; valid: next_step"):
+        SequenceLoss({"forcast": 1.0})

@@ -46,6 +46,18 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "lr_schedule": None,      # {epoch: lr}; per-model code schedules under official_code
     "data": {},               # extra loader options (limits, stand-in sizes)
 }
+# Training-loop switches that official_code (or a user) changes; the paper variant's values.
+SWITCH_DEFAULTS: dict[str, bool] = {
+    "shuffle": True,              # ours: reshuffle the training windows every epoch
+    "eval_first": False,          # also test after the first epoch
+    "param_shrink_twice": False,  # see shrink_parameters
+}
+
+# The official scripts take their minibatches in data order: trainpv.py@17a3d5a L34 and
+# walker2d/*_rnn_walker.py (e.g. node_rnn_walker.py L85), ``for b_n in range(0, N, bs)``.
+# The Walker scripts test when ``epoch == 0 or (epoch + 1) % 20 == 0`` (0-based; L114), i.e.
+# after epochs 1, 20, 40, ... in our 1-based rows.
+WALKER_CODE = {"shuffle": False, "eval_first": True}
 
 # (setup, task) -> {"paper": values, "official_code": overrides of the paper values}
 DEFAULTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
@@ -58,12 +70,15 @@ DEFAULTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                   # weights 0.1 * (next-step + reconstruction) + forecast.
                   "loss_weights": {"next_step": 0.1, "reconstruction": 0.1, "forecast": 1.0},
                   # The paper does not state the initialisation; the code multiplies every
-                  # parameter by 0.01 (trainpv.py pre_shrink), without which the residual
+                  # parameter by 0.01 (trainpv.py pre_shrink; most of them twice, which
+                  # official_code reproduces: shrink_parameters), without which the residual
                   # linear jump (I + W)^64 blows the state up at the default init.
                   "param_shrink": 0.01,
                   "eval_every": 1,      # code: test every epoch
                   "seeds": 1},          # code: torch.manual_seed(0), one run
-        "official_code": {"lr_schedule": {0: 1e-3, 50: 1e-4}},  # trainpv.py lr_dict
+        "official_code": {"lr_schedule": {0: 1e-3, 50: 1e-4},  # trainpv.py lr_dict
+                          "shuffle": False,  # trainpv.py L34: batches in data order
+                          "param_shrink_twice": True},  # trainpv.py L20: shrink_parameters
     },
     ("hbnode2021", "walker2d"): {
         "paper": {"epochs": 500,        # official walker scripts
@@ -75,7 +90,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                   "eval_every": 20,     # code: test every 20 epochs
                   "seeds": 1},          # code: one run per model
         "official_code": {"model_lr_schedule": {  # (G)HBNODE lr_dict {0: 1e-3, 50: 3e-3}
-            "hbnode": {0: 1e-3, 50: 3e-3}, "ghbnode": {0: 1e-3, 50: 3e-3}}},
+            "hbnode": {0: 1e-3, 50: 3e-3}, "ghbnode": {0: 1e-3, 50: 3e-3}}, **WALKER_CODE},
     },
     ("nesterov2022", "walker2d"): {
         # The paper gives only the tolerance and 5 seeds; the rest is the official code.
@@ -84,7 +99,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                   "model_lr_schedule": {m: {0: 1e-3, 50: 3e-3} for m in (
                       "sonode", "hbnode", "ghbnode", "nesterovnode", "gnesterovnode")},
                   "seeds": 5},          # NesterovNODE Sec. 5: averaged over 5 runs
-        "official_code": {"seeds": 1},  # the code runs a single seed
+        "official_code": {"seeds": 1, **WALKER_CODE},  # the code runs a single seed
     },
 }
 
@@ -99,7 +114,7 @@ def resolve(task: str, setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
     variant = overrides.get("variant", "paper")
     if variant not in values:
         raise ValueError(f"variant: unknown value {variant!r}; valid: {', '.join(values)}")
-    chosen = {**COMMON_DEFAULTS, "model_lr_schedule": {}, **values["paper"]}
+    chosen = {**COMMON_DEFAULTS, **SWITCH_DEFAULTS, "model_lr_schedule": {}, **values["paper"]}
     if variant == "official_code":
         chosen.update(values["official_code"])
     return {**chosen, **overrides, "setup": setup}
@@ -204,12 +219,22 @@ def solver_for(cfg: dict[str, Any]) -> SolverSpec:
                       backend=cfg["solver_backend"])
 
 
-def shrink_parameters(model: nn.Module, factor: float) -> None:
+def shrink_parameters(model: ODERNN, factor: float, twice: bool = False) -> None:
     """Multiply every parameter by ``factor`` (official PV code ``pre_shrink``, gamma's
-    omega included, so gamma_0 = sigmoid(-0.03) under 0.01)."""
-    if factor != 1.0:
-        with torch.no_grad():
-            for parameter in model.parameters():
+    omega included, so gamma_0 = sigmoid(-0.03) under 0.01).
+
+    ``twice``: as the code computes it. misc.py ``shrink_parameters`` multiplies each
+    ``state_dict()`` entry in place, and the PV ``MODEL`` registers its ODE cell, RNN cell and
+    initial layer both on itself and inside ``ode_rnn``, so those are multiplied twice
+    (x1e-4 under 0.01, gamma_0 = sigmoid(-3e-4)) and only the output layer once.
+    """
+    if factor == 1.0:
+        return
+    output = {id(p) for p in model.output.parameters()}
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(factor)
+            if twice and id(parameter) not in output:
                 parameter.mul_(factor)
 
 
@@ -228,7 +253,7 @@ def run(task: str, cfg: dict[str, Any], model_name: str, seed: int, record: RunR
     model = build_ode_rnn(cfg["setup"], task, model_name, solver_for(cfg), window,
                           forecast_len=cfg["forecast_len"], variant=cfg["variant"],
                           alignment=cfg["alignment"])
-    shrink_parameters(model, cfg["param_shrink"])
+    shrink_parameters(model, cfg["param_shrink"], twice=cfg["param_shrink_twice"])
     model = model.to(device=device, dtype=dtype)
     settings = TrainSettings(epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"],
                              grad_clip=cfg["grad_clip"], nfe_cap=cfg["nfe_cap"],
@@ -236,7 +261,8 @@ def run(task: str, cfg: dict[str, Any], model_name: str, seed: int, record: RunR
                              checkpoint_every=cfg["checkpoint_every"],
                              eval_batch_size=cfg["eval_batch_size"],
                              lr_schedule=lr_schedule(cfg, model_name),
-                             probe_every=cfg["probe_every"])
+                             probe_every=cfg["probe_every"], shuffle=cfg["shuffle"],
+                             eval_first=cfg["eval_first"])
     train_data = split_tensors(data.train, dtype, device)
     outcome = train(model, train_data, split_tensors(data.test, dtype, device),
                     SequenceLoss(cfg["loss_weights"]), settings, record, metric_fn=sequence_mse,

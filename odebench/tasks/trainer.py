@@ -55,6 +55,8 @@ class TrainSettings:
     # sequence scripts re-create the optimizer, resetting its moments); None: constant lr.
     lr_schedule: dict[int, float] | None = None
     probe_every: int = 1  # run the probe on every k-th training iteration
+    shuffle: bool = True  # False: minibatches in data order (the sequence scripts' loops)
+    eval_first: bool = False  # also test after epoch 1 (Walker scripts: epoch == 0 or ...)
 
 
 @dataclass
@@ -180,7 +182,7 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
             optimizer = torch.optim.Adam(parameters, lr=schedule[epoch - 1])
         synchronize(device)
         started = time.perf_counter()
-        order = torch.randperm(n).to(device)
+        order = (torch.randperm(n) if settings.shuffle else torch.arange(n)).to(device)
         losses, metrics, fwd, bwd, norms = [], [], [], [], []
         probed: dict[str, list[float]] = {}
         for start in range(0, n, settings.batch_size):
@@ -249,7 +251,9 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
         if valid_data is not None and evaluable and (epoch % settings.valid_every == 0 or last):
             row.update(evaluate(model, valid_data, loss_fn, metric_fn, eval_batch, "valid",
                                 metric_name))
-        if test_data is not None and evaluable and (epoch % settings.eval_every == 0 or last):
+        first = settings.eval_first and epoch == 1
+        if test_data is not None and evaluable and (epoch % settings.eval_every == 0 or last
+                                                    or first):
             row.update(evaluate(model, test_data, loss_fn, metric_fn, eval_batch, "test",
                                 metric_name))
         row["lr"] = optimizer.param_groups[0]["lr"]
