@@ -11,6 +11,10 @@ the summed observation statistics agree up to floating-point summation order.
 * :class:`SerialBackend`: in this process.
 * :class:`~odebench.rl.pool_backend.PoolBackend` (default): persistent worker processes.
 * :class:`~odebench.rl.ray_backend.RayBackend`: Ray actors (needs ``ray``).
+
+Pool and Ray share :mod:`odebench.rl.scheduling`'s fault rules: a task (chunk) that raises,
+loses its worker or exceeds its timeout is retried on a fresh worker, each retry logged in one
+line, up to a retry budget; then one-line :class:`~odebench.rl.worker.WorkerError`.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import numpy as np
 
 from odebench.rl.policy_spec import PolicySpec, RolloutPolicy
 from odebench.rl.pool_backend import PoolBackend
-from odebench.rl.ray_backend import RayBackend
+from odebench.rl.ray_backend import DEFAULT_CONNECT_TIMEOUT_S, RayAddressError, RayBackend
 from odebench.rl.rollout import ObsNormLike, RolloutResult
+from odebench.rl.scheduling import Retry
 from odebench.rl.worker import RolloutJob, WorkerError, checked_batch, checked_policy
 
 BACKENDS = ("pool", "serial", "ray")
@@ -61,16 +66,23 @@ class SerialBackend:
 
 
 def make_backend(name: str, policy: RolloutPolicy | PolicySpec, env_id: str,
-                 horizon: int | None, workers: int = 2, address: str | None = None) -> Evaluator:
-    """``pool`` (default), ``serial`` or ``ray`` (``address`` is Ray's)."""
+                 horizon: int | None, workers: int = 2, address: str | None = None,
+                 connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+                 retry: Retry | None = None) -> Evaluator:
+    """``pool`` (default), ``serial`` or ``ray`` (``address`` is Ray's, probed within
+    ``connect_timeout_s``); ``retry``: the per-task timeout, retries and retry log of the pool
+    and Ray backends."""
+    retry = retry or Retry()
+    faults = {"timeout_s": retry.timeout_s, "retries": retry.retries, "log": retry.log}
     if name == "serial":
         return SerialBackend(policy, env_id, horizon)
     if name == "pool":
-        return PoolBackend(policy, env_id, horizon, workers=workers)
+        return PoolBackend(policy, env_id, horizon, workers=workers, **faults)
     if name == "ray":
-        return RayBackend(policy, env_id, horizon, workers=workers, address=address)
+        return RayBackend(policy, env_id, horizon, workers=workers, address=address,
+                          connect_timeout_s=connect_timeout_s, **faults)
     raise ValueError(f"unknown backend {name!r}; valid: {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Evaluator", "PoolBackend", "RayBackend", "SerialBackend", "WorkerError",
-           "make_backend"]
+__all__ = ["BACKENDS", "Evaluator", "PoolBackend", "RayAddressError", "RayBackend", "Retry",
+           "SerialBackend", "WorkerError", "make_backend"]

@@ -9,6 +9,7 @@ mujoco version it was built for (3.17.0; see pyproject.toml).
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import sys
 from functools import cache
@@ -63,35 +64,52 @@ def dm_control_available() -> bool:
     return importlib.util.find_spec("dm_control") is not None
 
 
+def _did_you_mean(env_id: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(env_id, valid, n=4, cutoff=0.6)
+    return f"did you mean {', '.join(close)}? " if close else ""
+
+
+def check_env_id(env_id: object) -> None:
+    """Raise :class:`UnknownEnvError` (one line: the id, close valid ids, then all of them)
+    unless ``env_id`` is an installed gymnasium MuJoCo id (v4+) or a DeepMind Control Suite
+    task ``dm_control/<domain>-<task>``; ``MissingEnvPackageError`` when dm_control is needed
+    and absent. Registries only, nothing built (it runs while configs are read)."""
+    if not isinstance(env_id, str):
+        raise UnknownEnvError(f"env must be an environment id string such as "
+                              f"{PAPER_GYM_ENVS[0]!r}, got {env_id!r}")
+    if env_id.startswith(DMC_PREFIX):
+        if not dm_control_available():
+            raise MissingEnvPackageError(
+                f"{env_id} needs the DeepMind Control Suite package 'dm_control', which is "
+                "not installed: pip install dm-control")
+        from odebench.rl.dmc import dmc_task_ids
+
+        if env_id not in (valid := dmc_task_ids()):
+            raise UnknownEnvError(
+                f"unknown DeepMind Control task {env_id!r}; {_did_you_mean(env_id, valid)}"
+                f"ids look like 'dm_control/<domain>-<task>': {', '.join(valid)}")
+        return
+    if env_id not in (valid := mujoco_env_ids()):
+        raise UnknownEnvError(
+            f"unknown environment {env_id!r}; {_did_you_mean(env_id, valid)}installed MuJoCo "
+            f"environments: {', '.join(valid)}; DeepMind Control ids look like "
+            f"{PAPER_DMC_ENVS[0]!r}")
+
+
 def make_env(env_id: str, horizon: int | None = None) -> gymnasium.Env:
     """A fresh environment; ``horizon`` (steps) replaces the registered time limit when given.
 
     The passive env checker is disabled: it only inspects the first calls and costs a Python
     call per step.
     """
+    check_env_id(env_id)
     _install_warning_filter()
     if env_id.startswith(DMC_PREFIX):
-        return _make_dm_control(env_id, horizon)
-    if env_id not in mujoco_env_ids():
-        raise UnknownEnvError(
-            f"unknown environment {env_id!r}; installed MuJoCo environments: "
-            f"{', '.join(mujoco_env_ids())}; DeepMind Control ids look like "
-            f"{PAPER_DMC_ENVS[0]!r} (need the dm_control package)")
+        from odebench.rl.dmc import DmControlEnv
+
+        domain, _, task = env_id[len(DMC_PREFIX):].partition("-")
+        return DmControlEnv(domain, task, horizon)
     return gymnasium.make(env_id, max_episode_steps=horizon, disable_env_checker=True)
-
-
-def _make_dm_control(env_id: str, horizon: int | None) -> gymnasium.Env:
-    if not dm_control_available():
-        raise MissingEnvPackageError(
-            f"{env_id} needs the DeepMind Control Suite package 'dm_control', which is not "
-            "installed: pip install dm-control")
-    from odebench.rl.dmc import DmControlEnv, dmc_task_ids, has_task
-
-    domain, _, task = env_id[len(DMC_PREFIX):].partition("-")
-    if not has_task(domain, task):
-        raise UnknownEnvError(f"unknown DeepMind Control task {env_id!r}; ids look like "
-                              f"'dm_control/<domain>-<task>': {', '.join(dmc_task_ids())}")
-    return DmControlEnv(domain, task, horizon)
 
 
 @cache

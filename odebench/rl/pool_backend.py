@@ -1,23 +1,28 @@
 """Persistent worker processes (multiprocessing 'forkserver' or 'spawn'), each holding its own
-environment cache, talking to this process over pipes. Chunking, the retry on a fresh worker
-and :class:`~odebench.rl.worker.WorkerError` are :mod:`odebench.rl.scheduling`'s."""
+environment cache, talking to this process over pipes. Chunking, the per-task timeout, the
+logged retries on a fresh worker and :class:`~odebench.rl.worker.WorkerError` are
+:mod:`odebench.rl.scheduling`'s; a worker given up on (timed out, e.g. stopped with SIGSTOP) is
+killed with SIGKILL and replaced by a fresh process."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import signal
 import sys
+import threading
 import traceback
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 import numpy as np
 
 from odebench.rl.policy_spec import PolicySpec, RolloutPolicy
 from odebench.rl.rollout import ObsNormLike, RolloutResult
-from odebench.rl.scheduling import Reply, Task, run_chunks
+from odebench.rl.scheduling import Batch, Reply, Retry, Task, log_to_stderr, run_chunks
 from odebench.rl.worker import RolloutJob, checked_batch, checked_policy
 
 START_METHODS = ("forkserver", "spawn")
@@ -39,7 +44,10 @@ def _one_core() -> None:
 
 def _serve(conn: Connection, policy: RolloutPolicy | PolicySpec, env_id: str,
            horizon: int | None) -> None:
-    """Worker loop: ``(flat, seeds, obs_norm)`` in, ``("ok", result)`` or ``("error", tb)`` out."""
+    """Worker loop: ``(flat, seeds, obs_norm)`` in, ``("ok", result)`` or ``("error", tb)`` out.
+    Ctrl-C is the parent's to handle (it stops the pool); a worker ignores SIGINT, so that an
+    interrupted run prints no traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     job = None
     while True:
         try:
@@ -62,6 +70,21 @@ def _serve(conn: Connection, policy: RolloutPolicy | PolicySpec, env_id: str,
 class _Worker:
     process: mp.process.BaseProcess
     conn: Connection
+    sender: threading.Thread | None = None   # sends the current task (may block on a full pipe)
+
+    def send(self, data: bytes) -> None:
+        """Send a pickled task from a thread: a stopped worker never reads a task larger than
+        the pipe buffer, and that must not block this process past the task timeout."""
+        def send() -> None:
+            try:
+                self.conn.send_bytes(data)
+            except OSError:
+                pass                         # the worker died; its sentinel reports it
+        self.sender = threading.Thread(target=send, name="odebench-pool-send", daemon=True)
+        self.sender.start()
+
+    def sending(self) -> bool:
+        return self.sender is not None and self.sender.is_alive()
 
 
 def _death_note(worker: _Worker) -> str:
@@ -69,19 +92,23 @@ def _death_note(worker: _Worker) -> str:
     code = worker.process.exitcode
     cause = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0
              else f"exit code {code}")
-    return (f"worker process {worker.process.pid} died ({cause}) without a Python traceback; "
-            "its stderr (inherited) may say more")
+    return (f"died ({cause}) without a Python traceback; its stderr (inherited) may say more")
 
 
-def _stop(worker: _Worker, grace_s: float = 2.0) -> None:
-    try:
-        worker.conn.send(None)
-    except OSError:
-        pass
-    worker.process.join(grace_s)
+def _stop(worker: _Worker, grace_s: float = 2.0, kill: bool = False) -> None:
+    """Ask the worker to exit (or, with ``kill`` or a task still being sent, SIGKILL it at
+    once: that also ends a worker stopped with SIGSTOP), then close its pipe."""
+    if not kill and not worker.sending():
+        try:
+            worker.conn.send(None)
+        except OSError:
+            pass
+        worker.process.join(grace_s)
     if worker.process.is_alive():
         worker.process.kill()
         worker.process.join(grace_s)
+    if worker.sender is not None:
+        worker.sender.join(grace_s)          # unblocked by the reader's death (EPIPE)
     worker.conn.close()
 
 
@@ -92,11 +119,16 @@ def _stop_all(workers: list[_Worker]) -> None:
 
 
 class PoolBackend:
-    """``workers`` persistent processes, each running chunks of the batch's rows."""
+    """``workers`` persistent processes, each running chunks of the batch's rows.
+
+    ``timeout_s``: seconds one task (chunk) may take before its worker is killed and the task
+    retried (None: :func:`~odebench.rl.scheduling.auto_timeout`); ``retries``: retries per
+    task; ``log``: where each retry is reported (one line)."""
 
     def __init__(self, policy: RolloutPolicy | PolicySpec, env_id: str, horizon: int | None,
                  workers: int = 2, start_method: str = "forkserver",
-                 timeout_s: float | None = None):
+                 timeout_s: float | None = None, retries: int | None = None,
+                 log: Callable[[str], None] = log_to_stderr):
         if start_method not in START_METHODS:
             raise ValueError(f"start_method must be one of {START_METHODS}, got "
                              f"{start_method!r} ('fork' is unsafe with threaded libraries)")
@@ -104,13 +136,15 @@ class PoolBackend:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.policy = checked_policy(policy, env_id)
         self.env_id, self.horizon = env_id, horizon
-        self.workers, self.timeout_s = workers, timeout_s
+        self.workers = workers
+        self.retry = (Retry(timeout_s, log=log) if retries is None
+                      else Retry(timeout_s, retries, log))
+        self._batches = 0
         self._args = (policy, env_id, horizon)
         self._context = mp.get_context(start_method)
         if start_method == "forkserver":
             self._context.set_forkserver_preload(["odebench.rl.worker"])
         self._pool = [self._start() for _ in range(workers)]
-        self._lost: dict[int, str] = {}     # workers whose task could not even be sent
         self._finalizer = weakref.finalize(self, _stop_all, self._pool)
 
     def _start(self) -> _Worker:
@@ -123,21 +157,20 @@ class PoolBackend:
     def evaluate(self, flat: np.ndarray, seeds: np.ndarray,
                  obs_norm: ObsNormLike | None = None) -> RolloutResult:
         flat, seeds = checked_batch(self.policy, self.env_id, flat, seeds)
-        return run_chunks(flat, seeds, obs_norm, self.workers, self, self.env_id,
-                          timeout_s=self.timeout_s)
+        self._batches += 1
+        batch = Batch(self.env_id, self._batches, len(seeds), self.horizon)
+        return run_chunks(flat, seeds, obs_norm, self.workers, self, batch, self.retry)
+
+    def pids(self) -> list[int | None]:
+        """The process ids of the current workers, in worker order."""
+        return [worker.process.pid for worker in self._pool]
 
     # --- Dispatcher (odebench.rl.scheduling) ---------------------------------------------------
 
     def submit(self, worker: int, task: Task) -> None:
-        try:
-            self._pool[worker].conn.send(task)
-        except OSError:
-            self._lost[worker] = _death_note(self._pool[worker])
+        self._pool[worker].send(bytes(ForkingPickler.dumps(task)))
 
     def wait(self, workers: list[int], timeout_s: float | None) -> list[Reply]:
-        lost = [(w, "error", self._lost.pop(w)) for w in workers if w in self._lost]
-        if lost:
-            return lost
         handles = {}
         for w in workers:
             handles[self._pool[w].conn] = w
@@ -149,21 +182,23 @@ class PoolBackend:
                 replies.append((w, *reply))
         return replies
 
+    def describe(self, worker: int) -> str:
+        return f"worker pid {self._pool[worker].process.pid}"
+
     def replace(self, worker: int) -> None:
-        self._lost.pop(worker, None)
-        _stop(self._pool[worker], grace_s=0.5)
+        _stop(self._pool[worker], grace_s=2.0, kill=True)
         self._pool[worker] = self._start()
 
     @staticmethod
     def _receive(worker: _Worker) -> tuple[str, Any] | None:
-        """The worker's reply, ``("error", note)`` if it died, None if it is still busy."""
+        """The worker's reply, ``("died", note)`` if it died, None if it is still busy."""
         if worker.conn.poll():
             try:
                 return worker.conn.recv()
             except (EOFError, OSError):
-                return "error", _death_note(worker)
+                return "died", _death_note(worker)
         if not worker.process.is_alive():
-            return "error", _death_note(worker)
+            return "died", _death_note(worker)
         return None
 
     def close(self) -> None:

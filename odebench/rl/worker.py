@@ -18,10 +18,12 @@ from odebench.rl.rollout import (
 
 
 class WorkerError(RuntimeError):
-    """A worker failed twice on the same rows (after one retry on a fresh worker)."""
+    """A task of a batch failed on every try (its retries on fresh workers spent): the message
+    is one line naming the task and each failure; ``worker_traceback`` holds the last
+    worker's traceback (or how it ended)."""
 
     def __init__(self, message: str, worker_traceback: str):
-        super().__init__(f"{message}\n--- worker traceback ---\n{worker_traceback}")
+        super().__init__(message)
         self.worker_traceback = worker_traceback
 
 
