@@ -16,6 +16,15 @@ if "profile" not in config:
     update_config(config, _overrides)
 
 
+from snakemake.exceptions import WorkflowError
+
+from odebench.config import ConfigError, check_experiments_listed
+
+try:  # before the schema: its dump would bury the one line that matters
+    check_experiments_listed(config, "config")
+except ConfigError as error:
+    raise WorkflowError(f"config error: {error}")
+
 validate(config, "config/schema.yaml")
 
 

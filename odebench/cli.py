@@ -43,9 +43,10 @@ def _experiments(args: argparse.Namespace, config: dict[str, Any]) -> list[str]:
     return chosen
 
 
-def _report_step(step_name: str, with_order: bool = True):
+def _report_step(step_name: str, with_order: bool = True, planned: bool = False):
     """A handler running ``odebench.report.build.<step_name>`` (imported on use: it loads
-    pandas and matplotlib, which training jobs do not need)."""
+    pandas and matplotlib, which training jobs do not need); ``planned``: the step reads run
+    folders, only those the config plans (``--runs``, else computed from the config)."""
     def handler(args: argparse.Namespace) -> None:
         from odebench.report import build
 
@@ -57,13 +58,38 @@ def _report_step(step_name: str, with_order: bool = True):
         if given and len(experiments) != 1:
             raise ConfigError("--models gives one experiment's model order: name exactly one "
                               "--experiment with it")
+        if planned and getattr(args, "runs", None) and len(experiments) != 1:
+            raise ConfigError("--runs lists one experiment's planned runs: name exactly one "
+                              "--experiment with it")
+        missing: list[build.NoRunsError] = []
         for experiment in experiments:
             order = given.split(",") if given else None
             extra = ({"model_order": order or _model_order(config, experiment)}
                      if with_order else {})
-            outputs = step(results_dir, experiment, **extra)
+            if planned:
+                extra["runs"] = args.runs or planned_runs(config, experiment)
+            try:
+                outputs = step(results_dir, experiment, **extra)
+            except build.NoRunsError as error:
+                if len(experiments) == 1:
+                    raise
+                missing.append(error)
+                print(f"{experiment}: skipped: {error}")
+                continue
             print(f"{experiment}: " + ", ".join(str(p) for p in outputs.values()))
+        if missing and len(missing) == len(experiments):
+            raise build.NoRunsError(f"no run records for any of the {len(experiments)} "
+                                    f"experiments under {results_dir / 'runs'}; train first "
+                                    "(`snakemake --cores all`, or `odebench train`)")
     return handler
+
+
+def planned_runs(config: dict[str, Any], experiment: str) -> list[str]:
+    """The ``<run>/seed<k>`` folders the config plans for ``experiment`` (the only runs that
+    reach aggregates, tables, figures and claims)."""
+    from odebench.tasks.run import experiment_jobs
+
+    return [f"{job.key}/seed{job.seed}" for job in experiment_jobs(config, experiment)]
 
 
 def _model_order(config: dict[str, Any], experiment: str) -> list[str] | None:
@@ -124,13 +150,16 @@ def _claims(args: argparse.Namespace) -> None:
 
     config = load_config(args.config)
     results_dir = Path(args.results_dir or config["results_dir"])
-    outputs = build_claims(results_dir, list(config.get("experiments", {})),
-                           str(config.get("profile", "")))
+    experiments = list(config.get("experiments", {}))
+    outputs = build_claims(results_dir, experiments, str(config.get("profile", "")),
+                           plans={e: planned_runs(config, e) for e in experiments})
     print("claims: " + ", ".join(str(p) for p in outputs.values()))
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="odebench", description=__doc__)
+    top.add_argument("--debug", action="store_true",
+                     help="show the full traceback of an error (also: ODEBENCH_DEBUG=1)")
     sub = top.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str, handler, experiments: bool = True):
@@ -154,14 +183,20 @@ def parser() -> argparse.ArgumentParser:
 
     command("data", "fetch or generate data; write results/<profile>/data/<experiment>.json",
             _data)
-    command("aggregate", "collect run records into aggregate/<experiment>_{epochs,runs}.csv",
-            _report_step("aggregate", with_order=False))
+    runs_help = ("the planned run folders <model>[@<setting>=<value>]/seed<k> to read "
+                 "(default: the config's plan; folders outside it are ignored, and said so)")
+    aggregate = command("aggregate", "collect the planned run records into "
+                        "aggregate/<experiment>_{epochs,runs}.csv",
+                        _report_step("aggregate", with_order=False, planned=True))
+    aggregate.add_argument("--runs", nargs="+", default=None, help=runs_help)
     for name, help_text, step in (
             ("table", "tables/<experiment>.csv, .md and .tex from the aggregate", "build_table"),
             ("figure", "figures/<experiment>.png and .pdf from the aggregate", "build_figure"),
             ("report", "aggregate + tables + figures from existing run records, no training",
              "build_experiment_report")):
-        ordered = command(name, help_text, _report_step(step))
+        ordered = command(name, help_text, _report_step(step, planned=step.endswith("report")))
+        if name == "report":
+            ordered.add_argument("--runs", nargs="+", default=None, help=runs_help)
         ordered.add_argument("--models", default=None,
                              help="model order of the rows and legends, comma-separated "
                                   "(default: the experiment's models as configured; the "
@@ -191,12 +226,25 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; an expected fault is one ``odebench: error:`` line and exit code 2
+    (``--debug`` or ODEBENCH_DEBUG=1: its traceback), Ctrl-C exit code 130."""
+    from odebench.errors import debug_requested, error_line
+
     args = parser().parse_args(argv)
+    debug = debug_requested(args.debug)
     try:
         args.handler(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        # ConfigError, unknown names, solver settings, missing folders, no runs: one line.
-        print(f"odebench: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("odebench: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError) as exc:
+        # ConfigError, unknown names, solver settings, missing folders, no runs, permission,
+        # full disk, unreadable checkpoints: one line (other exceptions are bugs: traceback).
+        if debug:
+            raise
+        print(f"odebench: error: {error_line(exc)}", file=sys.stderr)
         return 2
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,43 @@ def validate(config: dict[str, Any], schema_file: Path, source: str = "config") 
         raise ConfigError(f"{source}: {_key_path(error)}: {error.message}")
 
 
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return yaml.safe_load((REPO_ROOT / "config" / "schema.yaml").read_text())
+
+
+def _experiment_schema(experiment: str) -> dict[str, Any] | None:
+    """The schema of ``experiments.<experiment>`` (its ``$defs`` entry), None if unlisted."""
+    schema = _schema()
+    entry = schema["properties"]["experiments"].get("properties", {}).get(experiment)
+    if entry is None:
+        return None
+    name = entry["$ref"].rsplit("/", 1)[-1] if "$ref" in entry else None
+    return schema["$defs"][name] if name else entry
+
+
+def accepted_settings(experiment: str) -> list[str] | None:
+    """The keys an ``experiments.<experiment>`` entry accepts (config/schema.yaml), or None
+    for an experiment id the schema does not list."""
+    entry = _experiment_schema(experiment)
+    return None if entry is None else list(entry.get("properties", {}))
+
+
+def check_entry(experiment: str, entry: dict[str, Any], source: str) -> None:
+    """Validate one experiment entry against its schema; :class:`ConfigError` names ``source``
+    and the offending key (used for each sweep value, which the file schema cannot type)."""
+    import jsonschema
+
+    schema = _experiment_schema(experiment)
+    if schema is None:
+        return
+    root = {**schema, "$defs": _schema()["$defs"]}
+    errors = sorted(jsonschema.Draft202012Validator(root).iter_errors(entry),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(f"{source}: {_key_path(errors[0])}: {errors[0].message}")
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML config and validate it; errors name the file and the key."""
     path = Path(path)
@@ -47,8 +85,17 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
+    check_experiments_listed(config, str(path))
     validate(config, schema_path_for(path), source=str(path))
     return config
+
+
+def check_experiments_listed(config: dict[str, Any], source: str) -> None:
+    """``experiments:`` names at least one experiment (an empty plan would run nothing)."""
+    if "experiments" in config and not config["experiments"]:
+        valid = ", ".join(_schema()["properties"]["experiments"].get("properties", {}))
+        raise ConfigError(f"{source}: experiments: is empty; name at least one experiment "
+                          f"(valid: {valid})")
 
 
 def seeds_of(value: int | list[int]) -> list[int]:

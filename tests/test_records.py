@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pandas as pd
 import pytest
@@ -31,6 +33,30 @@ def test_atomic_write_leaves_old_file_and_no_temp_on_failure(tmp_path):
 def test_atomic_write_names_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="output directory does not exist: .*nowhere"):
         atomic_write_text(tmp_path / "nowhere" / "x.json", "{}")
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_write_gives_new_files_the_umask_mode(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "summary.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "summary.json").stat().st_mode) == mode
+
+
+def test_atomic_rewrite_keeps_the_files_mode(tmp_path):
+    target = tmp_path / "epochs.csv"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    atomic_write_text(target, "new\n")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text() == "new\n"
+
+
+def test_atomic_write_names_a_parent_that_is_a_file(tmp_path):
+    (tmp_path / "results").write_text("")
+    with pytest.raises(NotADirectoryError, match="results"):
+        atomic_write_text(tmp_path / "results" / "x.json", "{}")
 
 
 def _record(results, experiment, model, seed, losses, status="completed"):

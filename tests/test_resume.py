@@ -31,6 +31,20 @@ def _records(results):
     return epochs, final, summary["status"]
 
 
+def _kill_after_rows(args: list[str], epochs_csv, rows: int) -> None:
+    """Start the CLI ``args`` and SIGKILL it once ``epochs_csv`` holds more than ``rows``."""
+    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if epochs_csv.exists() and len(epochs_csv.read_text().splitlines()) > rows:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the job ended before it could be killed"
+
+
 def _assert_same_records(a, b):
     pd.testing.assert_frame_equal(a[0], b[0], check_exact=True)
     assert a[1] == b[1]
@@ -68,16 +82,7 @@ def test_killed_process_resumes_to_identical_records(tmp_path, reference):
     args = [sys.executable, "-m", "odebench.cli", "train", "--config", str(config_path),
             "--experiment", "pointcloud", "--model", "hbnode", "--seed", "0"]
     epochs_csv = run_dir(tmp_path, "pointcloud", "hbnode", 0) / "epochs.csv"
-    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if epochs_csv.exists() and len(epochs_csv.read_text().splitlines()) > 4:
-            os.kill(process.pid, signal.SIGKILL)
-            break
-        time.sleep(0.01)
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, "the job ended before it could be killed"
+    _kill_after_rows(args, epochs_csv, 4)
     killed_rows = len(pd.read_csv(epochs_csv))
     assert 4 <= killed_rows < 25
     result = run_cli("train", "--config", str(config_path), "--experiment", "pointcloud",
@@ -85,3 +90,29 @@ def test_killed_process_resumes_to_identical_records(tmp_path, reference):
     assert result.returncode == 0, result.stderr
     assert "resuming" in result.stdout
     _assert_same_records(_records(tmp_path), reference)
+
+
+def test_killed_rl_process_resumes_to_identical_records(tmp_path):
+    """kill -9 of an ES RL job mid-run, then a rerun: the records of an uninterrupted run."""
+    entry = {"models": ["odetoode"], "seeds": 1, "iterations": 12, "perturbations": 4,
+             "horizon": 20, "backend": "serial", "sweep": {"env": ["Swimmer-v5"]}}
+    key = "odetoode@env=Swimmer-v5"
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    for folder in (whole, killed):
+        folder.mkdir()
+    run_one(load_config(write_config(whole, whole, {"rl": entry}, offline=True)), "rl", key, 0,
+            log=lambda _m: None)
+    config_path = write_config(killed, killed, {"rl": entry}, offline=True)
+    args = [sys.executable, "-m", "odebench.cli", "train", "--config", str(config_path),
+            "--experiment", "rl", "--model", key, "--seed", "0"]
+    epochs_csv = run_dir(killed, "rl", key, 0) / "epochs.csv"
+    _kill_after_rows(args, epochs_csv, 3)
+    assert 3 <= len(pd.read_csv(epochs_csv)) < 12
+    result = run_cli("train", "--config", str(config_path), "--experiment", "rl",
+                     "--model", key, "--seed", "0")
+    assert result.returncode == 0, result.stderr
+    assert "resuming" in result.stdout and "not resumed" not in result.stdout
+    a = pd.read_csv(run_dir(whole, "rl", key, 0) / "epochs.csv")
+    b = pd.read_csv(epochs_csv)
+    columns = [c for c in a if c != "seconds"]
+    pd.testing.assert_frame_equal(a[columns], b[columns], check_exact=True)

@@ -71,11 +71,18 @@ def test_resume_after_a_partial_run_matches_an_uninterrupted_run(tmp_path):
     part.mkdir()
     run_one(_config(whole, models=["odetoode"]), "rl", "odetoode@env=Swimmer-v5", 0,
             log=lambda _: None)
-    run_one(_config(part, models=["odetoode"], iterations=2), "rl",
-            "odetoode@env=Swimmer-v5", 0, log=lambda _: None)
-    (part / "runs/rl/odetoode@env=Swimmer-v5/seed0/summary.json").unlink()
+
+    def stop_after_iteration_2(message: str) -> None:
+        if "iteration 2/" in message:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_one(_config(part, models=["odetoode"]), "rl", "odetoode@env=Swimmer-v5", 0,
+                log=stop_after_iteration_2)
+    messages: list[str] = []
     run_one(_config(part, models=["odetoode"]), "rl", "odetoode@env=Swimmer-v5", 0,
-            log=lambda _: None)
+            log=messages.append)
+    assert "resuming" in messages[0] and "after iteration 2" in messages[0]
     a = pd.read_csv(whole / "runs/rl/odetoode@env=Swimmer-v5/seed0/epochs.csv")
     b = pd.read_csv(part / "runs/rl/odetoode@env=Swimmer-v5/seed0/epochs.csv")
     columns = [c for c in a if c != "seconds"]

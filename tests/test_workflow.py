@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +106,36 @@ def test_config_typo_fails_before_any_job_naming_the_key(workflow_copy):
     assert result.returncode != 0
     assert "'tolx' was unexpected" in result.stdout + result.stderr
     assert not (workflow_copy / "results" / "broken").exists()
+
+
+def test_aggregate_rule_reads_only_the_planned_runs(tiny_run, workflow_copy):
+    stray = tiny_run / "runs" / "pointcloud" / "hbnode" / "seed7"  # trained by hand, unplanned
+    shutil.copytree(tiny_run / "runs" / "pointcloud" / "hbnode" / "seed1", stray)
+    try:
+        result = snakemake(workflow_copy, "--cores", "1", "--configfile", "config/tiny.yaml",
+                           "--forcerun", "aggregate", "results/tiny/tables/pointcloud.csv")
+        assert result.returncode == 0, result.stderr[-3000:]
+        log = (tiny_run / "logs" / "aggregate" / "pointcloud.log").read_text()
+        assert "ignored 1 run folder(s) outside this config's plan: hbnode/seed7" in log
+        runs = pd.read_csv(tiny_run / "aggregate" / "pointcloud_runs.csv")
+        assert sorted(runs["seed"].unique()) == [0, 1]
+    finally:
+        shutil.rmtree(stray)
+
+
+@pytest.mark.parametrize(("name", "experiments", "expected"), [
+    ("empty", {}, "experiments: is empty; name at least one experiment"),
+    ("sweeptypo", {"cifar10_tolerance": {**TINY["experiments"]["cifar10_tolerance"],
+                                         "sweep": {"tolr": [0.1]}}},
+     "unknown setting 'tolr'; valid:"),
+])
+def test_bad_plan_fails_before_any_job_in_one_line(workflow_copy, name, experiments, expected):
+    broken = {**TINY, "results_dir": f"results/{name}", "experiments": experiments}
+    (workflow_copy / "config" / f"{name}.yaml").write_text(yaml.safe_dump(broken))
+    result = snakemake(workflow_copy, "-n", "--configfile", f"config/{name}.yaml")
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+    assert not (workflow_copy / "results" / name).exists()
 
 
 def test_unknown_model_fails_before_any_job_listing_valid_ones(workflow_copy):

@@ -11,7 +11,7 @@ import json
 import math
 import platform
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,10 +154,42 @@ class RunRecord:
         return summary
 
 
-def _run_folders(results_dir: Path, experiment: str | None) -> list[Path]:
+def _run_folders(results_dir: Path, experiment: str | None,
+                 runs: Sequence[str] | None = None) -> list[Path]:
+    """Run folders of ``experiment`` (every one when None): exactly ``runs`` (planned
+    ``<run>/seed<k>`` names, those that exist) when given, else every ``*/seed<k>`` folder."""
     base = Path(results_dir) / "runs"
+    if runs is not None:
+        if experiment is None:
+            raise ValueError("a list of planned runs belongs to one experiment")
+        return [base / experiment / run for run in runs if (base / experiment / run).is_dir()]
     pattern = f"{experiment}/*/seed*" if experiment else "*/*/seed*"
-    return sorted(p for p in base.glob(pattern) if p.is_dir())
+    return sorted(p for p in base.glob(pattern)
+                  if p.is_dir() and p.name.removeprefix("seed").isdigit())
+
+
+def planned_rows(frame: pd.DataFrame, runs: Sequence[str]) -> pd.DataFrame:
+    """The rows of an aggregate frame (columns ``model``, ``setting``, ``seed``) that belong to
+    the planned ``<run>/seed<k>`` folders ``runs``."""
+    import pandas as pd
+
+    if frame.empty:
+        return frame
+    if "setting" in frame:
+        settings = frame["setting"].astype(object).where(frame["setting"].notna(), "")
+        settings = settings.astype(str)
+    else:
+        settings = pd.Series("", index=frame.index)
+    names = (frame["model"].astype(str) + ("@" + settings).where(settings != "", "")
+             + "/seed" + frame["seed"].astype(int).astype(str))
+    return frame[names.isin(set(runs))]
+
+
+def unplanned_runs(results_dir: str | Path, experiment: str, runs: Sequence[str]) -> list[str]:
+    """``<run>/seed<k>`` folders under ``runs/<experiment>/`` that ``runs`` does not plan."""
+    planned = set(runs)
+    existing = (f"{p.parent.name}/{p.name}" for p in _run_folders(Path(results_dir), experiment))
+    return [run for run in existing if run not in planned]
 
 
 def _identity(folder: Path) -> dict[str, Any]:
@@ -173,15 +205,17 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def read_epochs(results_dir: str | Path, experiment: str | None = None) -> pd.DataFrame:
-    """All ``epochs.csv`` rows under ``results_dir`` as one tidy frame.
+def read_epochs(results_dir: str | Path, experiment: str | None = None,
+                runs: Sequence[str] | None = None) -> pd.DataFrame:
+    """All ``epochs.csv`` rows under ``results_dir`` as one tidy frame (of the planned ``runs``
+    only, ``<run>/seed<k>`` names, when given).
 
     One row per (experiment, model, seed, epoch); the identifying columns come first.
     """
     import pandas as pd  # only the report steps read records; training jobs never load pandas
 
     frames = []
-    for folder in _run_folders(Path(results_dir), experiment):
+    for folder in _run_folders(Path(results_dir), experiment, runs):
         path = folder / EPOCHS_FILE
         if not path.is_file() or path.stat().st_size == 0:
             continue
@@ -194,12 +228,14 @@ def read_epochs(results_dir: str | Path, experiment: str | None = None) -> pd.Da
     return pd.concat(frames, ignore_index=True)
 
 
-def read_summaries(results_dir: str | Path, experiment: str | None = None) -> pd.DataFrame:
-    """One row per run with status and the flattened ``final`` metrics (``final_<name>``)."""
+def read_summaries(results_dir: str | Path, experiment: str | None = None,
+                   runs: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per run with status and the flattened ``final`` metrics (``final_<name>``);
+    of the planned ``runs`` only when given (as :func:`read_epochs`)."""
     import pandas as pd
 
     rows = []
-    for folder in _run_folders(Path(results_dir), experiment):
+    for folder in _run_folders(Path(results_dir), experiment, runs):
         path = folder / SUMMARY_FILE
         if not path.is_file():
             continue

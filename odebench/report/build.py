@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from odebench.records.atomic import atomic_write_text
-from odebench.records.run_record import read_epochs, read_summaries
+from odebench.records.run_record import read_epochs, read_summaries, unplanned_runs
 from odebench.report.figures import (
     IMAGE_PANELS,
     PANELS,
@@ -58,17 +58,29 @@ def aggregate_paths(results_dir: Path, experiment: str) -> dict[str, Path]:
             "runs": folder / f"{experiment}_runs.csv"}
 
 
-def aggregate(results_dir: str | Path, experiment: str) -> dict[str, Path]:
-    """Collect every run record of ``experiment`` into two tidy CSV files."""
+def aggregate(results_dir: str | Path, experiment: str, runs: Sequence[str] | None = None,
+              log: Callable[[str], None] = print) -> dict[str, Path]:
+    """Collect the run records of ``experiment`` into two tidy CSV files.
+
+    ``runs``: the planned ``<run>/seed<k>`` folders (what the CLI and the workflow pass); any
+    other folder under ``runs/<experiment>/`` is ignored, with one line saying so. None reads
+    every folder (library use on a results folder of one plan)."""
     results_dir = Path(results_dir)
-    epochs = read_epochs(results_dir, experiment)
+    if runs is not None:
+        ignored = unplanned_runs(results_dir, experiment, runs)
+        if ignored:
+            shown = ", ".join(ignored[:3]) + (f" and {len(ignored) - 3} more"
+                                              if len(ignored) > 3 else "")
+            log(f"{experiment}: ignored {len(ignored)} run folder(s) outside this config's "
+                f"plan: {shown}")
+    epochs = read_epochs(results_dir, experiment, runs)
     if epochs.empty:
         raise NoRunsError(f"no run records for experiment {experiment!r} under "
                           f"{results_dir / 'runs' / experiment}")
     paths = aggregate_paths(results_dir, experiment)
     paths["epochs"].parent.mkdir(parents=True, exist_ok=True)
     _write_csv(epochs, paths["epochs"])
-    _write_csv(read_summaries(results_dir, experiment), paths["runs"])
+    _write_csv(read_summaries(results_dir, experiment, runs), paths["runs"])
     return paths
 
 
@@ -270,9 +282,12 @@ def build_adjoint_figure(results_dir: str | Path, experiment: str,
 
 
 def build_experiment_report(results_dir: str | Path, experiment: str,
-                            model_order: Sequence[str] | None = None) -> dict[str, Path]:
-    """Aggregate, table and figure(s) in one go (the ``report`` target); the adjoint-norm
-    figure too where the runs recorded the profile."""
-    return {**aggregate(results_dir, experiment),
+                            model_order: Sequence[str] | None = None,
+                            runs: Sequence[str] | None = None,
+                            log: Callable[[str], None] = print) -> dict[str, Path]:
+    """Aggregate (the planned ``runs``, see :func:`aggregate`), table and figure(s) in one go
+    (the ``report`` target); the adjoint-norm figure too where the runs recorded the
+    profile."""
+    return {**aggregate(results_dir, experiment, runs, log),
             **build_table(results_dir, experiment, model_order),
             **build_figure(results_dir, experiment, model_order)}

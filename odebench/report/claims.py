@@ -227,14 +227,21 @@ def records_from(epochs: pd.DataFrame, runs: pd.DataFrame, experiment: str,
     return records, left
 
 
-def load_records(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, str] | None:
-    """:func:`records_from` the aggregate files of ``experiment``; None when there are none."""
+def load_records(results_dir: str | Path, experiment: str,
+                 planned: Sequence[str] | None = None) -> tuple[pd.DataFrame, str] | None:
+    """:func:`records_from` the aggregate files of ``experiment`` (only the rows of the
+    ``planned`` ``<run>/seed<k>`` folders, when given); None when there are none."""
+    from odebench.records.run_record import planned_rows
     from odebench.report.build import NoRunsError, _load_aggregate, experiment_kind
 
     try:
         epochs, runs = _load_aggregate(Path(results_dir), experiment)
     except NoRunsError:
         return None
+    if planned is not None:
+        epochs, runs = planned_rows(epochs, planned), planned_rows(runs, planned)
+        if epochs.empty:
+            return None
     return records_from(epochs, runs, experiment, experiment_kind(runs))
 
 
@@ -580,15 +587,25 @@ def claims_markdown(table: pd.DataFrame, profile: str) -> str:
 
 
 def build_claims(results_dir: str | Path, configured: Sequence[str], profile: str = "",
-                 claims: Sequence[Claim] | None = None) -> dict[str, Path]:
+                 claims: Sequence[Claim] | None = None,
+                 plans: Mapping[str, Sequence[str]] | None = None) -> dict[str, Path]:
     """Evaluate the ledger on ``results_dir``'s aggregates and write ``claims.csv`` and
-    ``claims.md`` there atomically. ``configured``: the experiments of the profile."""
+    ``claims.md`` there atomically. ``configured``: the experiments of the profile;
+    ``plans``: their planned ``<run>/seed<k>`` folders (rows of other runs are left out).
+    :class:`~odebench.report.build.NoRunsError` when no configured experiment has any."""
+    from odebench.report.build import NoRunsError
     from odebench.report.claims_data import CLAIMS
 
     results_dir = Path(results_dir)
     claims = CLAIMS if claims is None else claims
-    records = {e: load_records(results_dir, e)
+    plans = plans or {}
+    records = {e: load_records(results_dir, e, plans.get(e))
                for e in dict.fromkeys(c.experiment for c in claims) if e in configured}
+    if records and all(record is None for record in records.values()):
+        raise NoRunsError(f"no aggregated run records under {results_dir / 'aggregate'} for any "
+                          f"experiment the claims test ({', '.join(records)}); run the "
+                          "workflow first (`snakemake --cores all`, with the same "
+                          "--configfile), or aggregate what exists with `odebench report`")
     table = claims_table(claims, records, configured)
     outputs = {"csv": results_dir / "claims.csv", "md": results_dir / "claims.md"}
     results_dir.mkdir(parents=True, exist_ok=True)

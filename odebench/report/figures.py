@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from odebench.records.atomic import atomic_open  # noqa: E402
 from odebench.report.outcomes import COMPLETED, DIVERGED, NFE_CAP  # noqa: E402
 
 # Global L2 norm of the parameter gradients before clipping, epoch mean over iterations.
@@ -387,7 +388,12 @@ def tolerance_scatter(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     save_figure(fig, paths)
 
 
-def save_figure(fig: plt.Figure, paths: Sequence[Path]) -> None:
-    for path in paths:
-        fig.savefig(path, dpi=120)
-    plt.close(fig)
+def save_figure(fig: plt.Figure, paths: Sequence[Path], **options) -> None:
+    """Each of ``paths`` written atomically (format from its suffix), then ``fig`` closed."""
+    try:
+        for path in paths:
+            with atomic_open(path, "wb") as handle:
+                fig.savefig(handle, format=Path(path).suffix.lstrip("."),
+                            **{"dpi": 120, **options})
+    finally:
+        plt.close(fig)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from odebench.records.atomic import atomic_open  # noqa: E402
 from odebench.report.formatting import value  # noqa: E402
 from odebench.structure.optim_flows import OBJECTIVES_2D  # noqa: E402
 
@@ -86,15 +86,9 @@ def plot_optim_figure(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        with atomic_open(path, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=110)
     finally:
         plt.close(fig)
     return path

@@ -114,6 +114,6 @@ def structure_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
         ax.axis("off")
     fig.suptitle(f"{title} (|value|, log scale; blank = n/a)")
     fig.tight_layout()
-    for path in paths:
-        fig.savefig(path)
-    plt.close(fig)
+    from odebench.report.figures import save_figure
+
+    save_figure(fig, paths, dpi="figure")  # atomically; closes fig

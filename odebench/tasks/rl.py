@@ -13,15 +13,12 @@ completed iteration, with the same result as an uninterrupted run.
 
 from __future__ import annotations
 
-import io
-import pickle
 import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from odebench.records import STATUS_COMPLETED, STATUS_DIVERGED, RunRecord
-from odebench.records.atomic import atomic_write_bytes
 from odebench.tasks.trainer import TrainOutcome
 
 if TYPE_CHECKING:
@@ -54,6 +51,11 @@ DEFAULTS: dict[str, Any] = {
     "backend": "pool",         # pool (local processes), serial, or ray
     "workers": 1,              # rollout workers (Snakemake threads of the job)
     "ray_address": None,       # backend ray: the head's address (ray start --head)
+    "ray_connect_timeout": 10.0,  # s to probe ray_address (TCP + gRPC handshake); ours: a GCS
+                                  # answers in milliseconds, 10 s allows slow WAN links
+    "task_timeout": None,      # s per rollout task before its worker is replaced; null: 60 s
+                               # + 10 ms per row-step (~8x the slowest measured, scheduling.py)
+    "task_retries": 2,         # retries of a failed task on a fresh worker, then the run stops
     "checkpoint_every": 1,
     "policy_options": {},      # per-policy options, e.g. {deepnet: {activation: relu}}
 }
@@ -68,14 +70,37 @@ def models(setup: str) -> list[str]:
 
 
 def resolve(setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The settings of one job: defaults, then ``overrides``; the env id (registries only,
+    nothing built), the backend, the Ray address and the fault settings checked."""
+    from odebench.rl.envs import MissingEnvPackageError, check_env_id
+    from odebench.rl.scheduling import Retry
+
     resolved = {**DEFAULTS, **overrides, "setup": setup}
+    try:
+        check_env_id(resolved["env"])
+    except MissingEnvPackageError as error:
+        raise ValueError(f"env: {error}") from None
     if resolved["backend"] not in ("pool", "serial", "ray"):
         raise ValueError(f"backend: unknown value {resolved['backend']!r}; valid: pool, serial, "
                          "ray")
-    if resolved["backend"] == "ray" and not resolved["ray_address"]:
+    if resolved["backend"] == "ray":
+        _check_ray_settings(resolved)
+    Retry(resolved["task_timeout"], resolved["task_retries"])   # ValueError naming the key
+    return resolved
+
+
+def _check_ray_settings(resolved: dict[str, Any]) -> None:
+    from odebench.rl.ray_backend import split_address
+
+    if not resolved["ray_address"]:
         raise ValueError("backend: ray needs ray_address (the address `ray start --head` "
                          "printed, e.g. 10.0.0.1:6379)")
-    return resolved
+    if resolved["ray_address"] not in ("auto", "local"):
+        split_address(resolved["ray_address"])
+    timeout = resolved["ray_connect_timeout"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ValueError(f"ray_connect_timeout must be a positive number of seconds, got "
+                         f"{timeout!r}")
 
 
 def prepare_data(cfg: dict[str, Any], data_dir: str | None = None,
@@ -111,17 +136,33 @@ def build_policy(cfg: dict[str, Any], policy: str, env: str):
     return make_policy(policy, obs_dim, act_dim, **options)
 
 
+CHECKPOINT_KEYS = ("iteration", "theta", "env_steps", "es", "rng", "rows")
+
+
 def _save(record: RunRecord, state: dict[str, Any]) -> None:
-    buffer = io.BytesIO()
-    pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    atomic_write_bytes(record.checkpoint_path, buffer.getvalue())
+    """``checkpoint.pt``: the state with its numpy arrays as tensors (no pickled objects)."""
+    from odebench.records.checkpoint import plain, write_checkpoint
+
+    write_checkpoint(record.checkpoint_path, plain(state))
 
 
 def _load(record: RunRecord) -> dict[str, Any] | None:
+    """The state :func:`_save` wrote (tensors back to numpy arrays), read without running
+    code; ``None`` without a checkpoint, a one-line error naming an unreadable one."""
+    import torch
+
+    from odebench.records.checkpoint import read_checkpoint
+
     if not record.checkpoint_path.is_file():
         return None
-    with open(record.checkpoint_path, "rb") as handle:
-        return pickle.load(handle)  # our own checkpoint, written by _save
+    state = read_checkpoint(record.checkpoint_path, "cpu", required=CHECKPOINT_KEYS)
+
+    def arrays(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: arrays(item) for key, item in value.items()}
+        return value.numpy() if isinstance(value, torch.Tensor) else value
+
+    return arrays(state)
 
 
 def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
@@ -136,7 +177,7 @@ def run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
 
 def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
          context: RunContext) -> tuple[TrainOutcome, dict[str, Any]]:
-    from odebench.rl.backends import make_backend
+    from odebench.rl.backends import Retry, WorkerError, make_backend
     from odebench.rl.envs import env_versions
     from odebench.rl.es import ES, ESConfig, constraint_residuals
 
@@ -163,9 +204,16 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
         if obs_stats is not None:
             obs_stats.load(resumed["obs_stats"])
         context.log(f"resuming from {record.checkpoint_path} after iteration {start}")
-    backend = make_backend(cfg["backend"], policy, env, cfg["horizon"],
-                           workers=cfg["workers"], address=cfg["ray_address"])
     tag = f"[{record.experiment}/{model_name}@{env}/seed{seed}]"
+
+    def log_retry(message: str) -> None:
+        context.log(f"{tag} iteration {iteration}: {message}")
+
+    backend = make_backend(cfg["backend"], policy, env, cfg["horizon"],
+                           workers=cfg["workers"], address=cfg["ray_address"],
+                           connect_timeout_s=cfg["ray_connect_timeout"],
+                           retry=Retry(cfg["task_timeout"], cfg["task_retries"], log_retry))
+    iteration = start
     try:
         for iteration in range(start + 1, cfg["iterations"] + 1):
             started = time.perf_counter()
@@ -207,6 +255,15 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
             if status != STATUS_COMPLETED:
                 context.log(f"{tag} {status} at iteration {iteration}")
                 break
+    except WorkerError as error:
+        if "Traceback" in error.worker_traceback:
+            context.log(f"{tag} the last failure's worker traceback:\n"
+                        f"{error.worker_traceback.rstrip()}")
+        saved = _last_checkpoint(record, start, cfg["checkpoint_every"])
+        raise WorkerError(f"{tag} stopped in iteration {iteration}: {error}; "
+                          + (f"{record.checkpoint_path} keeps iteration {saved}: rerun to resume"
+                             if saved else "no iteration completed: rerun to start over"),
+                          error.worker_traceback) from None
     finally:
         backend.close()
     rows = record.rows
@@ -218,6 +275,13 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
     return TrainOutcome(status, rows, final), {
         "n_params": layout.size, "env": env, "env_versions": env_versions(),
         "policy_width": getattr(policy, "width", None), "horizon": cfg["horizon"]}
+
+
+def _last_checkpoint(record: RunRecord, start: int, every: int) -> int:
+    """The iteration the checkpoint holds while the run is still short of its end: the last
+    multiple of ``every`` completed, or the iteration it resumed from."""
+    done = int(record.rows[-1]["iteration"]) if record.rows else start
+    return max(start, done // every * every)
 
 
 class ObservationStats:

@@ -10,8 +10,9 @@ from typing import Any
 
 import torch
 
-from odebench.config import ConfigError, seeds_of
+from odebench.config import ConfigError, accepted_settings, check_entry, seeds_of
 from odebench.records import RunRecord, atomic_write_text, run_dir
+from odebench.records.identity import IDENTITY_FILE, claim_run_folder, fingerprint, has_records
 from odebench.tasks import TASKS
 from odebench.tasks.experiments import EXPERIMENTS, format_value, model_key, split_model_key
 
@@ -22,6 +23,16 @@ class UnknownNameError(ValueError):
 
 # Keys of an experiment entry that select what runs, not how a run trains.
 SELECTION_KEYS = ("task", "setup", "models", "sweep")
+# Settings that change how fast or where a run executes, never its result (pool and serial ES
+# rollouts give identical returns: tests/test_rl_rollout.py); left out of the run identity.
+EXECUTION_KEYS = ("checkpoint_every", "backend", "workers", "ray_address", "ray_connect_timeout",
+                  "task_timeout", "task_retries")
+# The data sources (odebench.data.registry) each task reads when online.
+TASK_SOURCES = {"mnist": ("mnist",), "cifar10": ("cifar10",), "mnistc": ("mnist_c",),
+                "plane_vibration": ("plane_vibration",), "walker2d": ("walker2d",),
+                "silverbox_init": ("silverbox",)}
+# Accepted settings that a sweep cannot vary (they select runs or hold per-model tables).
+NOT_SWEEPABLE = (*SELECTION_KEYS, "seeds", "model_options", "policy_options")
 
 
 @dataclass(frozen=True)
@@ -55,8 +66,10 @@ def experiment_task(config: dict[str, Any], experiment: str) -> tuple[Any, dict[
         raise UnknownNameError(f"experiment {experiment!r}: unknown setup {setup!r}; valid: "
                                f"{', '.join(task.setups())}")
     overrides = {k: v for k, v in entry.items() if k not in SELECTION_KEYS}
+    sweep = _sweep(experiment, entry, preset)
+    _check_keys(experiment, task, setup, overrides, sweep)
     resolved = task.resolve(setup, overrides)
-    resolved["sweep"] = _sweep(experiment, entry, preset)
+    resolved["sweep"] = sweep
     return task, resolved
 
 
@@ -66,6 +79,32 @@ def _sweep(experiment: str, entry: dict[str, Any], preset: Any) -> dict[str, lis
         raise ConfigError(f"experiments.{experiment}.sweep: one setting per sweep, got "
                           f"{', '.join(sweep)}")
     return {k: list(v) for k, v in sweep.items()}
+
+
+def _check_keys(experiment: str, task: Any, setup: str, overrides: dict[str, Any],
+                sweep: dict[str, list[Any]]) -> None:
+    """Every setting and the sweep key are ones this experiment accepts (config/schema.yaml);
+    every sweep value passes the schema and the task's own checks, as if configured alone."""
+    valid = accepted_settings(experiment)
+    if valid is None:  # an experiment id the schema does not list (a config built in code)
+        valid = sorted(set(task.resolve(setup, {})) - {"setup"})
+    unknown = [key for key in overrides if key not in valid]
+    if unknown:
+        raise ConfigError(f"experiments.{experiment}: unknown setting {unknown[0]!r}; valid: "
+                          f"{', '.join(valid)}")
+    check_entry(experiment, overrides, f"experiments.{experiment}")
+    sweepable = [key for key in valid if key not in NOT_SWEEPABLE]
+    for key, values in sweep.items():
+        if key not in sweepable:
+            raise ConfigError(f"experiments.{experiment}.sweep: unknown setting {key!r}; "
+                              f"valid: {', '.join(sweepable)}")
+        for value in values:
+            where = f"experiments.{experiment}.sweep.{key}: value {value!r}"
+            check_entry(experiment, {**overrides, key: value}, where)
+            try:
+                task.resolve(setup, {**overrides, key: value})
+            except ValueError as error:
+                raise ConfigError(f"{where}: {error}") from error
 
 
 def experiment_models(config: dict[str, Any], experiment: str) -> list[str]:
@@ -154,29 +193,96 @@ class RunContext:
 def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
             results_dir: str | Path | None = None, threads: int | None = None,
             log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train one job (``key`` = model or model@setting=value) and write its run record."""
+    """Train one job (``key`` = model or model@setting=value) and write its run record.
+
+    The run folder is claimed for this job's identity first (:mod:`odebench.records.identity`):
+    a folder made with other settings is moved aside, never resumed."""
     task, resolved = experiment_task(config, experiment)
     model = split_model_key(key)[0]
     models = experiment_models(config, experiment)
     if model not in models:
         raise UnknownNameError(f"experiment {experiment!r}: model {model!r} is not configured; "
                                f"valid: {', '.join(models)}")
+    _check_sweep_key(experiment, key, resolved["sweep"])
     settings = _job_settings(resolved, key)
+    planned = seeds_of(resolved["seeds"])
+    if seed not in planned:
+        log(f"note: seed {seed} is not among this config's seeds {planned} for {experiment}; "
+            "the run is recorded but tables, figures and claims of this config ignore it")
     results_dir = Path(results_dir or config["results_dir"])
-    if not results_dir.is_dir():
-        raise FileNotFoundError(f"results directory does not exist: {results_dir} "
-                                "(create it, or point results_dir at an existing folder)")
     device = resolve_device(config.get("device", "auto"))
     threads = threads or config.get("threads")
     if threads:
         torch.set_num_threads(int(threads))
     folder = run_dir(results_dir, experiment, key, seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    record = RunRecord(folder, experiment, model, seed)
-    context = RunContext(device, config.get("data_dir"), bool(config.get("offline")), log)
-    outcome, extra = task.run(settings, model, seed, record, context)
+    identity = run_identity(config, experiment, task, key, model, seed, settings, device)
+    created = _missing_parents(folder)
+    try:
+        claim_run_folder(folder, identity, results_dir, log)
+        record = RunRecord(folder, experiment, model, seed)
+        context = RunContext(device, config.get("data_dir"), bool(config.get("offline")), log)
+        outcome, extra = task.run(settings, model, seed, record, context)
+    except BaseException:
+        _remove_if_unused(folder, created)
+        raise
     return record.write_summary(
         status=outcome.status, final=outcome.final, device=str(device),
         config={"experiment": experiment, "task": task.NAME, "model": model, "run": key,
                 **settings, "profile": config.get("profile"), "device": str(device)},
-        extra={"setup": settings["setup"], **extra})
+        extra={"setup": settings["setup"], "fingerprint": fingerprint(identity), **extra})
+
+
+def _check_sweep_key(experiment: str, key: str, sweep: dict[str, list[Any]]) -> None:
+    """A job of a sweep experiment names its setting (``model@setting=value``)."""
+    model, setting, _ = split_model_key(key)
+    if sweep and setting is None:
+        forms = ", ".join(model_key(model, name, value)
+                          for name, values in sweep.items() for value in values)
+        raise UnknownNameError(f"experiment {experiment!r} sweeps {', '.join(sweep)}: name the "
+                               f"setting in the model, one of: {forms}")
+
+
+def run_identity(config: dict[str, Any], experiment: str, task: Any, key: str, model: str,
+                 seed: int, settings: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Everything that shapes a run's result (the fingerprint's input): the experiment, run,
+    model, seed, task, every effective setting but the execution-only ones, the data pins and
+    the device type. The code version is recorded in summary.json, not fingerprinted."""
+    return {"experiment": experiment, "run": key, "model": model, "seed": seed,
+            "task": task.NAME,
+            "settings": {k: v for k, v in settings.items() if k not in EXECUTION_KEYS},
+            "data": data_pins(task.NAME, bool(config.get("offline"))),
+            "device": device.type}
+
+
+def data_pins(task_name: str, offline: bool) -> dict[str, Any]:
+    """The data a task reads: the stand-in when offline, else the pinned checksum of each file
+    of its sources (``None``: pinned on first download, see odebench.data.registry)."""
+    if offline:
+        return {"offline": True}
+    from odebench.data.registry import SOURCES
+
+    pins = {source: {f.name: f.checksum for f in SOURCES[source].files}
+            for source in TASK_SOURCES.get(task_name, ()) if source in SOURCES}
+    return {"offline": False, "sources": pins}
+
+
+def _missing_parents(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist yet (deepest first)."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
+
+
+def _remove_if_unused(folder: Path, created: list[Path]) -> None:
+    """After a failed start: remove the folders this job created if nothing but its identity
+    was written into them (a failed start leaves no empty run folder)."""
+    if folder.is_dir() and not has_records(folder):
+        (folder / IDENTITY_FILE).unlink(missing_ok=True)
+    for path in created:
+        try:
+            path.rmdir()
+        except OSError:
+            return

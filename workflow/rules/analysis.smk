@@ -10,10 +10,12 @@ rule aggregate:
         runs=f"{RESULTS}/aggregate/{{experiment}}_runs.csv",
     params:
         cli=ODEBENCH,
+        # exactly the planned runs (a folder trained by hand outside the plan is ignored)
+        runs=lambda wildcards: PLAN[wildcards.experiment],
     log:
         f"{RESULTS}/logs/aggregate/{{experiment}}.log",
     conda:
         "../envs/odebench.yaml"
     shell:
         "{params.cli} aggregate --config {input.config} --experiment {wildcards.experiment} "
-        "> {log} 2>&1"
+        "--runs {params.runs:q} > {log} 2>&1"
