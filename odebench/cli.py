@@ -21,7 +21,7 @@ def _train(args: argparse.Namespace) -> None:
     config = load_config(args.config)
     summary = run_one(config, args.experiment, args.model, args.seed,
                       results_dir=args.results_dir, threads=args.threads,
-                      log=(lambda _msg: None) if args.quiet else print)
+                      log=(lambda _msg: None) if args.quiet else print, notice=print)
     print(f"{args.experiment}/{args.model}/seed{args.seed}: {summary['status']}")
 
 

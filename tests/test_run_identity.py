@@ -48,7 +48,7 @@ def test_equal_identity_resumes_the_interrupted_run(tmp_path, experiment, key, e
     with pytest.raises(KeyboardInterrupt):
         _train(tmp_path, experiment, key, entry, log=_interrupt_after(2))
     folder = run_dir(tmp_path, experiment, key, 0)
-    assert len(pd.read_csv(folder / "epochs.csv")) == 2
+    assert len(pd.read_csv(folder / "epochs.csv")) == 2 + (experiment == "rl")  # rl: θ0's row
     summary, messages = _train(tmp_path, experiment, key, entry)
     assert any("resum" in m for m in messages), messages
     assert not any("not resumed" in m for m in messages)
@@ -74,7 +74,7 @@ def test_changed_setting_moves_the_old_folder_aside_and_starts_afresh(tmp_path, 
     assert moved.name.startswith("seed0-") and str(moved) in line
     assert (moved / "epochs.csv").read_text() == old_rows  # nothing of the old run is lost
     rows = pd.read_csv(folder / "epochs.csv")
-    assert len(rows) == entry.get("epochs", entry.get("iterations"))
+    assert len(rows) == entry.get("epochs", entry.get("iterations")) + (experiment == "rl")
     assert summary["config"][name] == change[name] and summary["status"] == "completed"
 
 
@@ -109,3 +109,18 @@ def test_a_failed_start_leaves_no_run_folder(tmp_path):
     with pytest.raises(ValueError, match="no_such_option"):
         _train(tmp_path, "pointcloud", "hbnode", entry)
     assert not (tmp_path / "runs").exists()
+
+
+def test_quiet_train_still_says_that_a_folder_was_moved_aside(tmp_path, capsys):
+    from odebench.cli import main
+    from tests.helpers import write_config
+
+    entry = {**POINTCLOUD, "epochs": 1}
+    args = ["train", "--experiment", "pointcloud", "--model", "hbnode", "--seed", "0", "--quiet"]
+    assert main([*args, "--config", str(write_config(tmp_path, tmp_path,
+                                                     {"pointcloud": entry}))]) == 0
+    changed = write_config(tmp_path, tmp_path, {"pointcloud": {**entry, "lr": 0.002}})
+    capsys.readouterr()
+    assert main([*args, "--config", str(changed)]) == 0
+    out = capsys.readouterr().out
+    assert "not resumed" in out and "settings.lr: 0.01 -> 0.002" in out

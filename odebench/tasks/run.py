@@ -192,11 +192,15 @@ class RunContext:
 
 def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
             results_dir: str | Path | None = None, threads: int | None = None,
-            log: Callable[[str], None] = print) -> dict[str, Any]:
+            log: Callable[[str], None] = print,
+            notice: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train one job (``key`` = model or model@setting=value) and write its run record.
 
     The run folder is claimed for this job's identity first (:mod:`odebench.records.identity`):
-    a folder made with other settings is moved aside, never resumed."""
+    a folder made with other settings is moved aside, never resumed. ``log`` gets progress
+    lines; ``notice`` (default: ``log``) the lines a user must see even when progress is
+    quiet (a folder moved aside, a seed outside the plan)."""
+    notice = notice or log
     task, resolved = experiment_task(config, experiment)
     model = split_model_key(key)[0]
     models = experiment_models(config, experiment)
@@ -207,7 +211,7 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     settings = _job_settings(resolved, key)
     planned = seeds_of(resolved["seeds"])
     if seed not in planned:
-        log(f"note: seed {seed} is not among this config's seeds {planned} for {experiment}; "
+        notice(f"note: seed {seed} is not among this config's seeds {planned} for {experiment}; "
             "the run is recorded but tables, figures and claims of this config ignore it")
     results_dir = Path(results_dir or config["results_dir"])
     device = resolve_device(config.get("device", "auto"))
@@ -218,7 +222,7 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     identity = run_identity(config, experiment, task, key, model, seed, settings, device)
     created = _missing_parents(folder)
     try:
-        claim_run_folder(folder, identity, results_dir, log)
+        claim_run_folder(folder, identity, results_dir, notice)
         record = RunRecord(folder, experiment, model, seed)
         context = RunContext(device, config.get("data_dir"), bool(config.get("offline")), log)
         outcome, extra = task.run(settings, model, seed, record, context)
