@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from odebench.rl import pool_backend
 from odebench.rl.backends import PoolBackend, SerialBackend, WorkerError
 from odebench.rl.envs import UnknownEnvError, dm_control_available, env_dims
 from odebench.rl.linear_policy import LinearPolicy
@@ -240,13 +241,14 @@ def test_a_worker_stopped_mid_run_is_retried_and_the_run_matches(tmp_path, monke
     retries = [line for line in faulty.lines if "retry" in line]
     assert len(retries) == 1
     assert retries[0].startswith(f"[rl/odetoode@Swimmer-v5/seed0] iteration 2: retry 1/2 of "
-                                 f"task 1/2 (rows 0:2) of batch 3 (4 rollouts on Swimmer-v5): "
+                                 f"task 1/2 (rows 0:2) of batch 4 (4 rollouts on Swimmer-v5): "
                                  f"worker pid {stopped} timed out")
 
 
 def test_a_spent_retry_budget_stops_in_one_line_and_the_rerun_resumes(tmp_path, monkeypatch,
                                                                       undisturbed):
     faulty = FaultyPool(monkeypatch, after=1, stop_fresh=True)
+    monkeypatch.setattr(pool_backend, "START_TIMEOUT_S", 2.0)  # fresh workers never get ready
     config = _tiny_config(tmp_path, backend="pool", workers=1, task_timeout=2,
                           task_retries=1)
     with pytest.raises(WorkerError) as error:
@@ -254,14 +256,14 @@ def test_a_spent_retry_budget_stops_in_one_line_and_the_rerun_resumes(tmp_path, 
     message = str(error.value)
     assert "\n" not in message                                 # the CLI prints one line
     assert message.startswith("[rl/odetoode@Swimmer-v5/seed0] stopped in iteration 2: task 1/1 "
-                              "(rows 0:4) of batch 3 (4 rollouts on Swimmer-v5) failed 2 times "
+                              "(rows 0:4) of batch 4 (4 rollouts on Swimmer-v5) failed 2 times "
                               "(task_retries=1): worker pid ")
     assert message.count("timed out (no answer within task_timeout 2s)") == 1
     assert message.endswith(f"{tmp_path}/runs/rl/{RUN}/seed0/checkpoint.pt keeps iteration 1: "
                             "rerun to resume")
     assert [line for line in faulty.lines if "retry" in line][0].startswith(
         "[rl/odetoode@Swimmer-v5/seed0] iteration 2: retry 1/1 of task 1/1")
-    assert len(_epochs(tmp_path)) == 1
+    assert len(_epochs(tmp_path)) == 2  # θ0's evaluation and iteration 1
     monkeypatch.undo()
     lines: list[str] = []
     assert run_one(config, "rl", RUN, 0, log=lines.append)["status"] == "completed"

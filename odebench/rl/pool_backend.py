@@ -10,6 +10,7 @@ import multiprocessing as mp
 import signal
 import sys
 import threading
+import time
 import traceback
 import weakref
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from odebench.rl.scheduling import Batch, Reply, Retry, Task, log_to_stderr, run
 from odebench.rl.worker import RolloutJob, checked_batch, checked_policy
 
 START_METHODS = ("forkserver", "spawn")
+READY = "ready"          # a worker's first message: started, imports and job built
+START_TIMEOUT_S = 60.0   # a worker's start-up (not part of any task's timeout)
 
 
 def _one_core() -> None:
@@ -48,7 +51,12 @@ def _serve(conn: Connection, policy: RolloutPolicy | PolicySpec, env_id: str,
     Ctrl-C is the parent's to handle (it stops the pool); a worker ignores SIGINT, so that an
     interrupted run prints no traceback per worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    job = None
+    try:  # built before the first task, so that start-up never counts against a task's timeout
+        job: RolloutJob | None = RolloutJob(policy, env_id, horizon)
+        _one_core()
+    except Exception:
+        job = None  # the first task builds it again, and reports the error
+    conn.send((READY, None))
     while True:
         try:
             task = conn.recv()
@@ -71,6 +79,7 @@ class _Worker:
     process: mp.process.BaseProcess
     conn: Connection
     sender: threading.Thread | None = None   # sends the current task (may block on a full pipe)
+    ready: bool = False                      # its READY message has been read
 
     def send(self, data: bytes) -> None:
         """Send a pickled task from a thread: a stopped worker never reads a task larger than
@@ -112,6 +121,21 @@ def _stop(worker: _Worker, grace_s: float = 2.0, kill: bool = False) -> None:
     worker.conn.close()
 
 
+def _await_ready(workers: list[_Worker], timeout_s: float | None = None) -> None:
+    """Wait (at most ``timeout_s``, default :data:`START_TIMEOUT_S`, in all) for each worker's
+    READY message, so that the task timeouts measure tasks only; a worker that died or is
+    slower is left to the scheduler (its task times out, or reports the death)."""
+    deadline = time.monotonic() + (START_TIMEOUT_S if timeout_s is None else timeout_s)
+    for worker in workers:
+        if worker.ready:
+            continue
+        try:
+            if worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                worker.ready = worker.conn.recv()[0] == READY
+        except (EOFError, OSError):
+            pass  # died while starting: its first task reports it
+
+
 def _stop_all(workers: list[_Worker]) -> None:
     for worker in workers:
         _stop(worker)
@@ -146,6 +170,7 @@ class PoolBackend:
             self._context.set_forkserver_preload(["odebench.rl.worker"])
         self._pool = [self._start() for _ in range(workers)]
         self._finalizer = weakref.finalize(self, _stop_all, self._pool)
+        _await_ready(self._pool)
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -188,15 +213,20 @@ class PoolBackend:
     def replace(self, worker: int) -> None:
         _stop(self._pool[worker], grace_s=2.0, kill=True)
         self._pool[worker] = self._start()
+        _await_ready([self._pool[worker]])
 
     @staticmethod
     def _receive(worker: _Worker) -> tuple[str, Any] | None:
-        """The worker's reply, ``("died", note)`` if it died, None if it is still busy."""
-        if worker.conn.poll():
+        """The worker's reply, ``("died", note)`` if it died, None if it is still busy (a late
+        READY message is read and skipped)."""
+        while worker.conn.poll():
             try:
-                return worker.conn.recv()
+                reply = worker.conn.recv()
             except (EOFError, OSError):
                 return "died", _death_note(worker)
+            if reply[0] != READY:
+                return reply
+            worker.ready = True
         if not worker.process.is_alive():
             return "died", _death_note(worker)
         return None
