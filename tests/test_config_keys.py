@@ -76,3 +76,11 @@ def test_claims_without_any_runs_exits_non_zero_naming_what_to_run(tmp_path, cap
     err = capsys.readouterr().err
     assert "no aggregated run records" in err and "snakemake --cores all" in err
     assert not (tmp_path / "claims.md").exists()
+
+
+def test_a_bad_base_setting_is_not_blamed_on_a_sweep_value(tmp_path):
+    config = _config(tmp_path, "rl", {"seeds": 1, "perturbations": 7,
+                                      "sweep": {"env": ["Swimmer-v5"]}})
+    with pytest.raises(ValueError) as error:
+        experiment_jobs(config, "rl")
+    assert "sweep" not in str(error.value) and "got 7" in str(error.value)

@@ -127,12 +127,12 @@ def test_rank_shaping_and_mean_baseline():
     np.testing.assert_allclose(ranks, [0.125, -0.5, 0.5, 0.125, -0.25])
     rng = np.random.default_rng(2)
     eps, returns = rng.standard_normal((9, 4)), rng.standard_normal(9)
-    shaped = es_gradient(eps, returns, 0.1, rank_shaping=True)
+    shaped = es_gradient(eps, returns, 0.1, normalisation="ranks")
     # invariant under any increasing transform of the returns
-    np.testing.assert_allclose(es_gradient(eps, np.exp(3 * returns), 0.1, rank_shaping=True),
-                               shaped, rtol=1e-14)
+    np.testing.assert_allclose(es_gradient(eps, np.exp(3 * returns), 0.1,
+                                           normalisation="ranks"), shaped, rtol=1e-14)
     np.testing.assert_allclose(shaped, es_gradient(eps, centred_ranks(returns), 0.1))
-    np.testing.assert_allclose(es_gradient(eps, returns, 0.1, baseline="mean"),
+    np.testing.assert_allclose(es_gradient(eps, returns, 0.1, normalisation="mean"),
                                es_gradient(eps, returns - returns.mean(), 0.1), rtol=1e-14)
 
 
@@ -142,8 +142,9 @@ def test_estimator_rejects_bad_inputs():
         es_gradient(eps, np.zeros(4), 0.1, antithetic=True)
     with pytest.raises(ValueError, match="NaN"):
         es_gradient(eps, np.array([0.0, np.nan, 1.0, 2.0]), 0.1)
-    with pytest.raises(ValueError, match="baseline must be one of none, mean"):
-        es_gradient(eps, np.zeros(4), 0.1, baseline="median")
+    with pytest.raises(ValueError, match="return_normalisation must be one of none, mean, std, "
+                                         "zscore, ranks, got 'median'"):
+        es_gradient(eps, np.zeros(4), 0.1, normalisation="median")
 
 
 # --- Riemannian updates --------------------------------------------------------------------
@@ -209,7 +210,7 @@ def test_only_the_transpose_rule_maximises_a_wide_stiefel_objective():
 def test_projected_perturbations_stay_on_the_manifold_and_ambient_ones_do_not():
     layout = ParamLayout(MANIFOLD_SPECS)
     theta = random_point(layout, seed=8)
-    config = {"perturbations": 16, "antithetic": True}
+    config = {"perturbations": 32, "estimator": "antithetic"}
     projected = ES(layout, ESConfig(perturbation="projected", **config), seed=1)
     ambient = ES(layout, ESConfig(perturbation="ambient", **config), seed=1)
     eps_p, on = projected.ask(theta)
@@ -276,7 +277,8 @@ class ConcaveObjective:
 def test_es_ascends_a_concave_objective_on_manifolds(perturbation):
     layout = ParamLayout(MANIFOLD_SPECS)
     objective = ConcaveObjective(layout)
-    config = ESConfig(perturbations=30, step=0.05, antithetic=True, perturbation=perturbation)
+    config = ESConfig(perturbations=60, step=0.05, estimator="antithetic",
+                      return_normalisation="none", perturbation=perturbation)
     es, theta = ES(layout, config, seed=11), random_point(layout, seed=12)
     start_gap = objective.maximum - objective(theta)
     for _ in range(300):
@@ -322,8 +324,10 @@ def test_resume_is_bit_identical():
     ("step", -0.01, "positive finite"), ("step", float("inf"), "positive finite"),
     ("perturbations", 0, "positive integer"), ("perturbations", 2.5, "positive integer"),
     ("perturbations", True, "positive integer"),
-    ("antithetic", "yes", "True or False"), ("rank_shaping", 1, "True or False"),
-    ("baseline", "median", "none, mean"), ("perturbation", "retract", "ambient, projected"),
+    ("perturbations", 7, "even with estimator orthogonal_antithetic"),
+    ("estimator", "central", "forward, antithetic, orthogonal_antithetic, got 'central'"),
+    ("return_normalisation", "median", "none, mean, std, zscore, ranks, got 'median'"),
+    ("perturbation", "retract", "ambient, projected"),
     ("update", "adam", "riemannian, euclidean"), ("schedule", "cosine", "constant, srgd"),
     ("wide_stiefel", "rows", "transpose, literal"),
 ])
@@ -335,18 +339,31 @@ def test_bad_config_values_are_named(field, value, hint):
 def test_paper_defaults():
     config = ESConfig()
     assert (config.sigma, config.step, config.perturbations) == (0.1, 0.01, 200)
-    assert not config.antithetic and not config.rank_shaping and config.baseline == "none"
+    # ours where the paper is silent: [15]'s orthogonal antithetic pairs, std-divided returns;
+    # the paper's ambient perturbation (Sec. 4.2) and Riemannian update (Sec. 5.1.2)
+    assert config.estimator == "orthogonal_antithetic" and config.antithetic
+    assert config.return_normalisation == "std"
     assert (config.perturbation, config.update, config.schedule, config.wide_stiefel) == (
-        "projected", "riemannian", "constant", "transpose")
-    assert config.evaluations == 200 and ESConfig(antithetic=True).evaluations == 400
+        "ambient", "riemannian", "constant", "transpose")
+    # k counts evaluations under every estimator: 100 pairs or 200 forward directions
+    assert config.evaluations == 200 and config.directions == 100
+    forward = ESConfig(estimator="forward", return_normalisation="none")
+    assert forward.evaluations == forward.directions == 200 and not forward.antithetic
+    with pytest.raises(ValueError, match="ES perturbations must be even with estimator "
+                                         "antithetic"):
+        ESConfig(perturbations=201, estimator="antithetic")
+    assert ESConfig(perturbations=201, estimator="forward").directions == 201
 
 
 def test_tell_checks_shapes():
     layout = ParamLayout([ParamSpec("x", (3,))])
     es = ES(layout, ESConfig(perturbations=4), seed=0)
     eps, candidates = es.ask(np.zeros(3))
+    assert eps.shape == (2, 3) and candidates.shape == (4, 3)  # 2 antithetic pairs
+    with pytest.raises(ValueError, match=r"eps must have shape \(2, 3\)"):
+        es.tell(np.zeros(3), eps[:1], np.zeros(2))
+    forward = ES(layout, ESConfig(perturbations=4, estimator="forward"), seed=0)
+    eps, candidates = forward.ask(np.zeros(3))
     assert eps.shape == candidates.shape == (4, 3)
-    with pytest.raises(ValueError, match=r"eps must have shape \(4, 3\)"):
-        es.tell(np.zeros(3), eps[:2], np.zeros(2))
     with pytest.raises(ValueError, match=r"theta must have shape \(3,\)"):
         es.ask(np.zeros(4))

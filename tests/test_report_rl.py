@@ -74,3 +74,16 @@ def test_claims_fail_when_a_baseline_wins():
     assert verdicts["every other policy class fails on at least one task"] == "does not hold"
     text = rl_markdown(table, check_claims(table), "rl")
     assert "| HalfCheetah-v5 | BaseODE | 2 |" in text and "does not hold" in text
+
+
+def test_initial_return_is_theta0s_and_its_row_is_not_an_iteration():
+    """Records with an iteration-0 row (θ0's evaluation, no ES step): the initial return is
+    that row's, the time per iteration leaves it out."""
+    epochs = _epochs({("Swimmer-v5", "odetoode"): [[5.0, 8.0]]})
+    theta0 = {"experiment": "rl", "model": "odetoode", "setting": "env=Swimmer-v5", "seed": 0,
+              "epoch": 0, "iteration": 0, "env_steps": 0, "eval_return": -3.0,
+              "seconds": 9.0}
+    epochs = pd.concat([epochs, pd.DataFrame([theta0])], ignore_index=True)
+    row = rl_table(epochs, _summaries(epochs)).iloc[0]
+    assert row["initial_return_mean"] == -3.0 and row["final_return_mean"] == 8.0
+    assert row["gain_mean"] == 11.0 and row["seconds_per_iteration_mean"] == 0.5

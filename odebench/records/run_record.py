@@ -58,6 +58,17 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
         return None
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else what :mod:`platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def environment(device: str | None = None) -> dict[str, Any]:
     """Versions and hardware that produced a run."""
     import torch
@@ -71,12 +82,15 @@ def environment(device: str | None = None) -> dict[str, Any]:
         "torch": torch.__version__,
         "torchdiffeq": _package_version("torchdiffeq"),
         "numpy": _package_version("numpy"),
+        "scipy": _package_version("scipy"),
         "gymnasium": _package_version("gymnasium"),
         "mujoco": _package_version("mujoco"),
+        "dm_control": _package_version("dm-control"),
         "odebench": _package_version("odebench"),
         "platform": platform.platform(),
         "device": str(device),
         "device_name": device_name,
+        "cpu_model": _cpu_model(),
         "git_commit": git_commit(Path(__file__).resolve().parent),
     }
 

@@ -30,18 +30,22 @@ def _with_env(epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def final_returns(epochs: pd.DataFrame) -> pd.DataFrame:
-    """Per (env, policy, seed): initial, final and best evaluated return, steps, time."""
+    """Per (env, policy, seed): initial, final and best evaluated return, steps, time. The
+    initial return is θ0's (the iteration-0 row; the first evaluation in older records), and
+    seconds per iteration leave that evaluation-only row out."""
     rows = []
     frame = _with_env(epochs).sort_values("iteration")
     for (env, policy, seed), run in frame.groupby(["env", "model", "seed"], sort=False):
         evals = run[RETURN_COLUMN].dropna() if RETURN_COLUMN in run else pd.Series(dtype=float)
+        trained = run[run["iteration"] > 0]
         rows.append({"env": env, "policy": policy, "seed": seed,
                      "iterations": int(run["iteration"].max()),
                      "initial_return": float(evals.iloc[0]) if len(evals) else math.nan,
                      "final_return": float(evals.iloc[-1]) if len(evals) else math.nan,
                      "best_return": float(evals.max()) if len(evals) else math.nan,
                      "env_steps": int(run["env_steps"].max()),
-                     "seconds_per_iteration": float(run["seconds"].mean())})
+                     "seconds_per_iteration": (float(trained["seconds"].mean())
+                                               if len(trained) else math.nan)})
     return pd.DataFrame(rows)
 
 

@@ -8,23 +8,31 @@ from __future__ import annotations
 import numpy as np
 
 from odebench.rl.params import ParamSpec
-from odebench.rl.policy_base import DEFAULT_HIDDEN, ProjectedPolicy, lecun_normal, matvec, take
+from odebench.rl.policy_base import (
+    DEFAULT_HIDDEN,
+    PAPER_ACTIVATION,
+    ProjectedPolicy,
+    lecun_normal,
+    matvec,
+    take,
+)
 
 DEEP_LAYERS = 25  # 25 hidden layers (Sec. 5.1.2, "t = 25")
-DEEP_ACTIVATION = "tanh"  # unspecified by the paper; tanh, the usual ES-policy nonlinearity
 
 
 class DeepNetPolicy(ProjectedPolicy):
     """DeepNet: ``x_0 = A_in s``, ``x_l = f(W_l x_{l-1} + c_l)`` for l = 1..25 width-w layers,
-    ``a = A_out x_25``. Width w = ``hidden`` (chosen by parameter matching). Init
-    (unspecified): W_l ~ N(0, 1/w), c_l = 0.
+    ``a = A_out x_25``. Width w = ``hidden`` (chosen by parameter matching). f = |x|, the
+    paper's nonlinearity for every policy (Sec. 5.1.1); ``activation: tanh`` (the usual
+    ES-policy nonlinearity, and this class's default before) is a switch. Init (unspecified):
+    W_l ~ N(0, 1/w), c_l = 0.
     """
 
     name = "deepnet"
     residual = False
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: int = DEFAULT_HIDDEN,
-                 activation: str = DEEP_ACTIVATION, depth: int = DEEP_LAYERS):
+                 activation: str = PAPER_ACTIVATION, depth: int = DEEP_LAYERS):
         if depth < 1:
             raise ValueError(f"{self.name}: depth must be >= 1, got {depth}")
         self.depth = int(depth)

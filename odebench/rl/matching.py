@@ -6,6 +6,8 @@ Counts are ambient: the size of the flat ES vector, every block stored in full (
 matched baseline is its ``hidden`` width (the flow dimension h, or DeepNet's layer width):
 the smallest width whose count is >= ODEtoODE's. HyperNet is not matched: the paper fixes
 h = s = 16 for it on every task (it is larger than ODEtoODE except on Humanoid, h = 64).
+
+This module builds on :mod:`odebench.rl.policies` (never the other way round).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from odebench.rl.flow_policies import HYPERNET_HIDDEN
+from odebench.rl.policies import POLICIES, make_policy
 from odebench.rl.policy_base import DEFAULT_HIDDEN, HUMANOID_HIDDEN
 
 PAPER_ENV_DIMS: dict[str, tuple[int, int]] = {  # (obs_dim, act_dim) of the gymnasium v5 tasks
@@ -29,15 +32,20 @@ FIXED_WIDTHS = {"hypernet": HYPERNET_HIDDEN}  # h = 16 on every task (Sec. 5.1.2
 MAX_WIDTH = 4096
 
 
+def is_gym_humanoid(env: str) -> bool:
+    """True for the gymnasium ``Humanoid-v*`` ids (not HumanoidStandup, not DeepMind Control's
+    ``dm_control/humanoid-*``)."""
+    return env.split("-")[0] == "Humanoid"
+
+
 def paper_hidden(env: str) -> int:
-    """ODEtoODE's h on ``env``: 64 on OpenAI Gym Humanoid, 16 elsewhere (Sec. 5.1.2)."""
-    return HUMANOID_HIDDEN if env.startswith("Humanoid") else DEFAULT_HIDDEN
+    """ODEtoODE's h on ``env``: "h = 64 for OpenAI Gym Humanoid ... and h = 16 for all other
+    tasks" (Sec. 5.1.2), so 16 on the DeepMind Control humanoid tasks too."""
+    return HUMANOID_HIDDEN if is_gym_humanoid(env) else DEFAULT_HIDDEN
 
 
 def policy_params(name: str, obs_dim: int, act_dim: int, width: int, **options: Any) -> int:
     """The ambient parameter count of policy ``name`` with ``hidden=width``."""
-    from odebench.rl.policies import make_policy  # policies re-exports this module
-
     return make_policy(name, obs_dim, act_dim, hidden=width, **options).layout().size
 
 
@@ -45,8 +53,6 @@ def match_width(policy_name: str, obs_dim: int, act_dim: int, target_params: int
                 **options: Any) -> int:
     """The smallest ``hidden`` width whose parameter count is >= ``target_params`` (counts
     grow with the width); HyperNet's fixed width 16 instead (see the module docstring)."""
-    from odebench.rl.policies import POLICIES
-
     if policy_name not in POLICIES:
         raise ValueError(f"unknown policy {policy_name!r}; valid: {', '.join(POLICIES)}")
     if policy_name in FIXED_WIDTHS:
@@ -75,8 +81,6 @@ def parameter_table(envs: Mapping[str, tuple[int, int]] = PAPER_ENV_DIMS,
     (params / ODEtoODE's) and ``matched`` (False for HyperNet's fixed width). ``envs`` maps
     a name to ``(obs_dim, act_dim)``; ODEtoODE's h is :func:`paper_hidden` unless
     ``odetoode_hidden`` names it."""
-    from odebench.rl.policies import POLICIES
-
     rows = []
     for env, (obs_dim, act_dim) in envs.items():
         hidden = (odetoode_hidden or {}).get(env, paper_hidden(env))

@@ -33,14 +33,29 @@ DEFAULT_HIDDEN = 16  # h = 16 on every task but Gym Humanoid (Sec. 5.1.2)
 HUMANOID_HIDDEN = 64  # h = 64 on OpenAI Gym Humanoid, all methods but HyperNet (Sec. 5.1.2)
 DEFAULT_T = 1.0  # integration on [0, 1] (Sec. 5.1.2)
 DEFAULT_ETA = 0.04  # eta = 0.04, so N = 25 Euler steps (Sec. 5.1.2)
-FLOW_ACTIVATION = "abs"  # f = |x| for the ODE policies (Sec. 5.1.1)
+PAPER_ACTIVATION = "abs"  # sigma(x) = |x| "as a nonlinear mapping", every policy (Sec. 5.1.1)
 
 
-def numpy_activation(name: str) -> Activation:
-    """The elementwise nonlinearity ``name``; ValueError listing the valid names."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
+def numpy_activation(name: str, owner: str = "policy") -> Activation:
+    """The elementwise nonlinearity ``name``; ValueError naming ``owner`` and the valid names."""
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"{owner}: unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[name]
+
+
+def check_flag(owner: str, option: str, value: object) -> bool:
+    """``value`` if it is a bool; else ValueError naming the policy and the option."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{owner}: option {option} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def check_choice(owner: str, option: str, value: object, valid: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``valid``; else ValueError naming the policy and the option."""
+    if value not in valid:
+        raise ValueError(f"{owner}: option {option} must be one of {', '.join(valid)}, "
+                         f"got {value!r}")
+    return str(value)
 
 
 def matvec(matrices: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -97,13 +112,13 @@ class ProjectedPolicy:
     projection_kind: ClassVar[str] = "euclidean"
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: int = DEFAULT_HIDDEN,
-                 activation: str = FLOW_ACTIVATION):
+                 activation: str = PAPER_ACTIVATION):
         for label, value in (("obs_dim", obs_dim), ("act_dim", act_dim), ("hidden", hidden)):
             if not isinstance(value, int | np.integer) or value < 1:
                 raise ValueError(f"{self.name}: {label} must be a positive integer, got {value!r}")
         self.obs_dim, self.act_dim, self.hidden = int(obs_dim), int(act_dim), int(hidden)
         self.activation_name = activation
-        self.activation = numpy_activation(activation)
+        self.activation = numpy_activation(activation, self.name)
         self._layout: ParamLayout | None = None
 
     # --- parameters ---
@@ -204,7 +219,7 @@ class EulerFlowPolicy(ProjectedPolicy):
     """A :class:`ProjectedPolicy` whose middle is N explicit-Euler steps on [0, T]."""
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: int = DEFAULT_HIDDEN,
-                 activation: str = FLOW_ACTIVATION, T: float = DEFAULT_T,
+                 activation: str = PAPER_ACTIVATION, T: float = DEFAULT_T,
                  eta: float = DEFAULT_ETA):
         super().__init__(obs_dim, act_dim, hidden, activation)
         self.T, self.eta = float(T), float(eta)

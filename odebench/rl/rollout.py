@@ -51,7 +51,8 @@ ObsNormLike = ObsNorm | tuple[np.ndarray, np.ndarray]
 
 @dataclass
 class RolloutResult:
-    """Per-episode returns and lengths, plus sums over every raw observation the policy saw."""
+    """Per-episode returns and lengths, plus sums over every finite raw observation the policy
+    saw (a blown-up episode's NaN states never reach the observation statistics)."""
 
     returns: np.ndarray      # [P] float64
     steps: np.ndarray        # [P] int64
@@ -141,12 +142,15 @@ def rollout_batch(policy: RolloutPolicy, flat: np.ndarray, env_id: str, horizon:
     steps = np.zeros(count, np.int64)
     obs_sum = np.zeros(obs.shape[1])
     obs_sumsq = np.zeros(obs.shape[1])
+    obs_count = 0
     params = policy.prepare(flat)
     active = np.arange(count)
     for _ in range(limit):
         seen = obs[active]
-        obs_sum += seen.sum(axis=0)
-        obs_sumsq += np.square(seen).sum(axis=0)
+        finite = seen[np.isfinite(seen).all(axis=1)]
+        obs_sum += finite.sum(axis=0)
+        obs_sumsq += np.square(finite).sum(axis=0)
+        obs_count += len(finite)
         inputs = seen if obs_norm is None else obs_norm.apply(seen)
         actions = policy.act(params, inputs, None if len(active) == count else active)
         if actions.shape != (len(active), low.shape[0]):
@@ -164,4 +168,4 @@ def rollout_batch(policy: RolloutPolicy, flat: np.ndarray, env_id: str, horizon:
         if not still:
             break
         active = np.asarray(still)
-    return RolloutResult(returns, steps, obs_sum, obs_sumsq, int(steps.sum()))
+    return RolloutResult(returns, steps, obs_sum, obs_sumsq, obs_count)

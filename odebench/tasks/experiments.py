@@ -50,11 +50,13 @@ EXPERIMENTS: dict[str, Experiment] = {
     "mnistc": Experiment("mnistc", "table1"),         # ODEtoODE Table 1 (w 128, no dropout)
     "mnistc_table2": Experiment("mnistc", "table2"),  # ODEtoODE Table 2 (w 256, dropout 0.1)
     # ODEtoODE Sec. 5.1 / Fig. 2 (issue #8): ES RL, six policy classes per environment. The
-    # Gym and DeepMind Control tasks named in the paper (its other two DMC panels are not named
-    # in the text) plus Hopper and Walker2d.
+    # Gym and DeepMind Control tasks named in the paper, plus Hopper and Walker2d (ours), and
+    # DMC humanoid-walk and humanoid-run: Fig. 2 has two DMC humanoid tasks, and the text names
+    # only Humanoid_Stand, so the other one is walk or run (we run both).
     "rl": Experiment("rl", "odetoode2020", sweep={"env": [
         "Swimmer-v5", "HalfCheetah-v5", "Humanoid-v5", "Hopper-v5", "Walker2d-v5",
-        "dm_control/humanoid-stand", "dm_control/swimmer-swimmer15"]}),
+        "dm_control/humanoid-stand", "dm_control/humanoid-walk", "dm_control/humanoid-run",
+        "dm_control/swimmer-swimmer15"]}),
     # Review "Structure Preserving Deep Learning" Sec. 4 (issue #9): property x model.
     "structure": Experiment("structure", "celledoni2021"),
     # HBNODE Fig. 2, NesterovNODE Fig. 1, review Fig. 4 (issue #9): optimisers as ODEs.

@@ -14,6 +14,7 @@ completed iteration, with the same result as an uninterrupted run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,16 +39,20 @@ DEFAULTS: dict[str, Any] = {
     "step": 0.01,              # ODEtoODE Sec. 5.1.2: ES step size 0.01
     "horizon": 1000,           # not in the paper: the gymnasium default episode length
     "hidden": 16,              # ODEtoODE Sec. 5.1.2: h = 16 (64 on Humanoid, see above)
-    "antithetic": False,       # paper: plain MC estimator (no antithetic pairs)
-    "rank_shaping": False,     # paper: no fitness shaping stated
-    "baseline": "none",        # paper: no baseline subtraction stated
-    "perturbation": "projected",  # paper: unspecified; ambient = the theory's θ + σε (es.py)
+    # Ours where the paper is silent ("the standard Monte Carlo procedure [15]"): [15]'s
+    # orthogonal antithetic pairs on std-divided returns (docs/PAPERS.md, measured); forward
+    # on none is the theory's plain MC, which does not learn HalfCheetah at these settings.
+    "estimator": "orthogonal_antithetic",  # forward | antithetic | orthogonal_antithetic
+    "return_normalisation": "std",         # none | mean | std | zscore | ranks
+    "perturbation": "ambient",    # ODEtoODE Sec. 4.2: F(θ + σε); only the update is Riemannian
+                                  # (Sec. 5.1.2); projected: ours (docs/PAPERS.md)
     "update": "riemannian",    # ODEtoODE Eq. 8-9: Riemannian ES updates
     "schedule": "constant",    # experiments: constant step (Theorem 1: srgd)
     "wide_stiefel": "transpose",  # ours: the literal rule never moves a wide Ω's row space
     "obs_norm": False,         # paper: unspecified
-    "eval_every": 1,           # return of the current parameters every k iterations
-    "eval_episodes": 1,
+    "eval_every": 1,           # return of the current parameters every k iterations (and
+                               # of θ0 at iteration 0)
+    "eval_episodes": 5,        # ours: the evaluation return is the mean over 5 episodes
     "backend": "pool",         # pool (local processes), serial, or ray
     "workers": 1,              # rollout workers (Snakemake threads of the job)
     "ray_address": None,       # backend ray: the head's address (ray start --head)
@@ -86,7 +91,35 @@ def resolve(setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
     if resolved["backend"] == "ray":
         _check_ray_settings(resolved)
     Retry(resolved["task_timeout"], resolved["task_retries"])   # ValueError naming the key
+    es_config(resolved)                                          # ValueError naming the key
+    episodes = resolved["eval_episodes"]
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"eval_episodes must be an integer >= 1 (episodes per evaluation of "
+                         f"θ), got {episodes!r}")
     return resolved
+
+
+def es_config(cfg: dict[str, Any]) -> Any:
+    """The :class:`~odebench.rl.es.ESConfig` of resolved settings (a ValueError naming a bad
+    key and its valid values)."""
+    from odebench.rl.es import ESConfig
+
+    return ESConfig(sigma=cfg["sigma"], step=cfg["step"], perturbations=cfg["perturbations"],
+                    estimator=cfg["estimator"],
+                    return_normalisation=cfg["return_normalisation"],
+                    perturbation=cfg["perturbation"], update=cfg["update"],
+                    schedule=cfg["schedule"], wide_stiefel=cfg["wide_stiefel"])
+
+
+SEED_STREAMS = ("init", "noise", "env")
+
+
+def derive_seeds(seed: int) -> dict[str, int]:
+    """Independent seeds of θ0's initialisation, the ES noise and the episodes' resets, from
+    the run seed (``numpy.random.SeedSequence(seed).spawn``): each stream is its own."""
+    children = np.random.SeedSequence(seed).spawn(len(SEED_STREAMS))
+    return {name: int(child.generate_state(1)[0])
+            for name, child in zip(SEED_STREAMS, children, strict=True)}
 
 
 def _check_ray_settings(resolved: dict[str, Any]) -> None:
@@ -114,29 +147,40 @@ def prepare_data(cfg: dict[str, Any], data_dir: str | None = None,
 
 
 def hidden_size(cfg: dict[str, Any], env: str, policy: str) -> int:
-    """h: the configured width, 64 on Humanoid for every policy but HyperNet (paper)."""
-    if env.startswith("Humanoid") and policy != "hypernet" and cfg["hidden"] == 16:
-        return HUMANOID_HIDDEN
+    """h: the configured width; at the default 16, the paper's (Sec. 5.1.2): 64 on OpenAI Gym
+    Humanoid for every policy but HyperNet, 16 on all other tasks (the DeepMind Control
+    humanoids included: the paper names only Gym Humanoid)."""
+    from odebench.rl.matching import paper_hidden
+    from odebench.rl.policy_base import DEFAULT_HIDDEN
+
+    if policy != "hypernet" and cfg["hidden"] == DEFAULT_HIDDEN:
+        return paper_hidden(env)
     return int(cfg["hidden"])
 
 
 def build_policy(cfg: dict[str, Any], policy: str, env: str):
-    """The policy for ``env``; baselines widened to ODEtoODE's parameter count or more."""
+    """The policy for ``env`` with its ``policy_options``; every baseline but HyperNet widened
+    to the (configured) ODEtoODE's parameter count or more, unless its options set ``hidden``."""
     from odebench.rl.envs import env_dims
-    from odebench.rl.policies import make_policy, match_width
+    from odebench.rl.matching import match_width
+    from odebench.rl.policies import check_policy_options, make_policy
 
+    check_policy_options(cfg["policy_options"])
     obs_dim, act_dim = env_dims(env)
-    options = dict(cfg["policy_options"].get(policy, {}))
+    options = {name: dict(cfg["policy_options"].get(name) or {})
+               for name in ("odetoode", policy)}
     reference = make_policy("odetoode", obs_dim, act_dim,
-                            hidden=hidden_size(cfg, env, "odetoode"))
+                            **{"hidden": hidden_size(cfg, env, "odetoode"), **options["odetoode"]})
     if policy == "odetoode":
         return reference
-    if policy != "hypernet" and "hidden" not in options:
-        options["hidden"] = match_width(policy, obs_dim, act_dim, reference.layout().size)
-    return make_policy(policy, obs_dim, act_dim, **options)
+    own = options[policy]
+    if policy != "hypernet" and "hidden" not in own:
+        own["hidden"] = match_width(policy, obs_dim, act_dim, reference.layout().size, **own)
+    return make_policy(policy, obs_dim, act_dim, **own)
 
 
-CHECKPOINT_KEYS = ("iteration", "theta", "env_steps", "es", "rng", "rows")
+CHECKPOINT_KEYS = ("iteration", "theta", "env_steps", "eval_env_steps", "es", "rng",
+                   "rows")
 
 
 def _save(record: RunRecord, state: dict[str, Any]) -> None:
@@ -179,35 +223,41 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
          context: RunContext) -> tuple[TrainOutcome, dict[str, Any]]:
     from odebench.rl.backends import Retry, WorkerError, make_backend
     from odebench.rl.envs import env_versions
-    from odebench.rl.es import ES, ESConfig, constraint_residuals
+    from odebench.rl.es import ES
 
     env = cfg["env"]
     policy = build_policy(cfg, model_name, env)
     layout = policy.layout()
-    es_config = ESConfig(sigma=cfg["sigma"], step=cfg["step"],
-                         perturbations=cfg["perturbations"], antithetic=cfg["antithetic"],
-                         rank_shaping=cfg["rank_shaping"], baseline=cfg["baseline"],
-                         perturbation=cfg["perturbation"], update=cfg["update"],
-                         schedule=cfg["schedule"], wide_stiefel=cfg["wide_stiefel"])
-    es = ES(layout, es_config, seed)
-    rng = np.random.default_rng(seed)
-    theta = policy.initial(rng)
+    streams = derive_seeds(seed)
+    es = ES(layout, es_config(cfg), streams["noise"])
+    rng = np.random.default_rng(streams["env"])   # reset seeds of every episode
+    theta = policy.initial(np.random.default_rng(streams["init"]))
     obs_stats = ObservationStats() if cfg["obs_norm"] else None
-    start, env_steps, status = 0, 0, STATUS_COMPLETED
+    state = {"iteration": 0, "env_steps": 0, "eval_env_steps": 0}
+    status = STATUS_COMPLETED
     resumed = _load(record)
     if resumed is not None:
-        start, theta, env_steps = resumed["iteration"], resumed["theta"], resumed["env_steps"]
+        theta = resumed["theta"]
+        state = {key: int(resumed[key]) for key in state}
         es.load_state_dict(resumed["es"])
         rng.bit_generator.state = resumed["rng"]
         record.rows = list(resumed["rows"])
         record.write_epochs()
         if obs_stats is not None:
             obs_stats.load(resumed["obs_stats"])
-        context.log(f"resuming from {record.checkpoint_path} after iteration {start}")
+        context.log(f"resuming from {record.checkpoint_path} after iteration "
+                    f"{state['iteration']}")
+    start = state["iteration"]
+    saved = start if resumed is not None else None   # the iteration checkpoint.pt holds
     tag = f"[{record.experiment}/{model_name}@{env}/seed{seed}]"
 
     def log_retry(message: str) -> None:
         context.log(f"{tag} iteration {iteration}: {message}")
+
+    def save() -> None:
+        _save(record, {**state, "theta": theta, "es": es.state_dict(),
+                       "rng": rng.bit_generator.state, "rows": record.rows,
+                       "obs_stats": obs_stats.state() if obs_stats else None})
 
     backend = make_backend(cfg["backend"], policy, env, cfg["horizon"],
                            workers=cfg["workers"], address=cfg["ray_address"],
@@ -215,7 +265,20 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
                            retry=Retry(cfg["task_timeout"], cfg["task_retries"], log_retry))
     iteration = start
     try:
+        if resumed is None:  # θ0's return: iteration 0 of the curve
+            started = time.perf_counter()
+            row = {"epoch": 0, "iteration": 0, "env_steps": 0}
+            if not _evaluate_into(row, state, backend, theta, cfg["eval_episodes"], rng,
+                                  obs_stats):
+                status = STATUS_DIVERGED
+            _finish_row(row, state, started, layout, theta, record)
+            if status == STATUS_COMPLETED:
+                save()
+                saved = 0
+            _log_row(context, tag, row, cfg["iterations"], state)
         for iteration in range(start + 1, cfg["iterations"] + 1):
+            if status != STATUS_COMPLETED:
+                break
             started = time.perf_counter()
             eps, candidates = es.ask(theta)
             seeds = rng.integers(0, 2**31 - 1, size=len(candidates))
@@ -223,46 +286,42 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
             result = backend.evaluate(candidates, seeds, norm)
             if obs_stats is not None:
                 obs_stats.update(result)
-            env_steps += int(np.sum(result.steps))
-            if not np.isfinite(result.returns).all():  # never let a NaN into the parameters
+            state["env_steps"] += int(np.sum(result.steps))
+            row = {"epoch": iteration, "iteration": iteration, "env_steps": state["env_steps"],
+                   **_candidate_stats(result.returns)}
+            new_theta = _es_step(es, theta, eps, result.returns, context.log,
+                                 f"{tag} iteration {iteration}")
+            if new_theta is None:  # never let a NaN into the parameters
                 status = STATUS_DIVERGED
             else:
-                theta = es.tell(theta, eps, result.returns)
-            row = {"epoch": iteration, "iteration": iteration, "env_steps": env_steps,
-                   "reward_mean": float(np.mean(result.returns)),
-                   "reward_max": float(np.max(result.returns)),
-                   "reward_min": float(np.min(result.returns))}
-            evaluate_now = iteration % cfg["eval_every"] == 0 or iteration == cfg["iterations"]
-            if evaluate_now and status == STATUS_COMPLETED:
-                evaluation = backend.evaluate(
-                    np.repeat(theta[None], cfg["eval_episodes"], axis=0),
-                    rng.integers(0, 2**31 - 1, size=cfg["eval_episodes"]), norm)
-                row["eval_return"] = float(np.mean(evaluation.returns))
-            row["seconds"] = time.perf_counter() - started
-            row.update({f"residual_{k}": v for k, v in
-                        constraint_residuals(layout, theta).items()})
-            record.append(row)
-            if iteration % cfg["checkpoint_every"] == 0 or iteration == cfg["iterations"] \
-                    or status != STATUS_COMPLETED:
-                _save(record, {"iteration": iteration, "theta": theta, "env_steps": env_steps,
-                               "es": es.state_dict(), "rng": rng.bit_generator.state,
-                               "rows": record.rows,
-                               "obs_stats": obs_stats.state() if obs_stats else None})
-            context.log(f"{tag} iteration {iteration}/{cfg['iterations']} reward "
-                        f"{row['reward_mean']:.4g} (max {row['reward_max']:.4g}) eval "
-                        f"{row.get('eval_return', float('nan')):.4g} steps {env_steps} "
-                        f"{row['seconds']:.2f}s")
-            if status != STATUS_COMPLETED:
-                context.log(f"{tag} {status} at iteration {iteration}")
-                break
+                theta = new_theta
+            last = iteration == cfg["iterations"]
+            if status == STATUS_COMPLETED and (iteration % cfg["eval_every"] == 0 or last) \
+                    and not _evaluate_into(row, state, backend, theta, cfg["eval_episodes"],
+                                           rng, obs_stats):
+                status = STATUS_DIVERGED
+                context.log(f"{tag} iteration {iteration}: θ's return is non-finite in every "
+                            "evaluation episode")
+            _finish_row(row, state, started, layout, theta, record)
+            if status == STATUS_COMPLETED and (iteration % cfg["checkpoint_every"] == 0
+                                               or last):
+                state["iteration"] = iteration
+                save()
+                saved = iteration
+            _log_row(context, tag, row, cfg["iterations"], state)
+        if status != STATUS_COMPLETED:
+            context.log(f"{tag} {status} at iteration {iteration}; " + (
+                f"{record.checkpoint_path} keeps iteration {saved}, the last good one"
+                if saved is not None else "θ0 itself has no finite return: no checkpoint"))
     except WorkerError as error:
         if "Traceback" in error.worker_traceback:
             context.log(f"{tag} the last failure's worker traceback:\n"
                         f"{error.worker_traceback.rstrip()}")
-        saved = _last_checkpoint(record, start, cfg["checkpoint_every"])
+        done = _last_checkpoint(record, start, cfg["checkpoint_every"])
         raise WorkerError(f"{tag} stopped in iteration {iteration}: {error}; "
-                          + (f"{record.checkpoint_path} keeps iteration {saved}: rerun to resume"
-                             if saved else "no iteration completed: rerun to start over"),
+                          + (f"{record.checkpoint_path} keeps iteration {done}: rerun to resume"
+                             if record.checkpoint_path.is_file()
+                             else "no iteration completed: rerun to start over"),
                           error.worker_traceback) from None
     finally:
         backend.close()
@@ -274,7 +333,79 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
              "total_seconds": sum(r["seconds"] for r in rows)}
     return TrainOutcome(status, rows, final), {
         "n_params": layout.size, "env": env, "env_versions": env_versions(),
-        "policy_width": getattr(policy, "width", None), "horizon": cfg["horizon"]}
+        "policy_width": getattr(policy, "width", None), "horizon": cfg["horizon"],
+        "seeds": {"run": seed, **streams}, "eval_episodes": cfg["eval_episodes"]}
+
+
+def _candidate_stats(returns: np.ndarray) -> dict[str, Any]:
+    """Mean, max and min of the finite candidate returns (NaN when none is finite) and the
+    count of non-finite ones."""
+    finite = returns[np.isfinite(returns)]
+    nan = float("nan")
+    return {"reward_mean": float(np.mean(finite)) if finite.size else nan,
+            "reward_max": float(np.max(finite)) if finite.size else nan,
+            "reward_min": float(np.min(finite)) if finite.size else nan,
+            "nonfinite_candidates": int(returns.size - finite.size)}
+
+
+def _es_step(es: Any, theta: np.ndarray, eps: np.ndarray, returns: np.ndarray,
+             log: Callable[[str], None], where: str) -> np.ndarray | None:
+    """θ after one ES update. A non-finite candidate return is scored as the worst finite one
+    (:func:`~odebench.rl.es.finite_returns`); with none finite θ stays. ``None`` when the
+    update would make θ non-finite."""
+    from odebench.rl.es import finite_returns
+
+    returns, bad = finite_returns(returns)
+    if bad:
+        log(f"{where}: {bad} of {len(returns)} candidate returns non-finite, scored as the "
+            "worst finite return" + ("; none finite: θ not updated" if bad == len(returns)
+                                     else ""))
+    if bad == len(returns):
+        return theta
+    grad = es.gradient(eps, returns)
+    new_theta = es.update(theta, grad) if np.isfinite(grad).all() else grad
+    if np.isfinite(new_theta).all():
+        return new_theta
+    log(f"{where}: the update made θ non-finite")
+    return None
+
+
+def _evaluate_into(row: dict[str, Any], state: dict[str, int], backend: Any,
+                   theta: np.ndarray, episodes: int, rng: np.random.Generator,
+                   obs_stats: ObservationStats | None) -> bool:
+    """θ's return over ``episodes`` episodes into ``row`` (mean and spread of the finite
+    ones, and how many were not); ``False`` when none was finite. Evaluation steps count in
+    ``eval_env_steps``, apart from the training rollouts' ``env_steps``."""
+    norm = obs_stats.normaliser() if obs_stats is not None else None
+    evaluation = backend.evaluate(np.repeat(theta[None], episodes, axis=0),
+                                  rng.integers(0, 2**31 - 1, size=episodes), norm)
+    state["eval_env_steps"] += int(np.sum(evaluation.steps))
+    finite = evaluation.returns[np.isfinite(evaluation.returns)]
+    if not finite.size:
+        row["eval_nonfinite"] = episodes
+        return False
+    row.update({"eval_return": float(np.mean(finite)), "eval_return_std": float(np.std(finite)),
+                "eval_nonfinite": episodes - int(finite.size)})
+    return True
+
+
+def _finish_row(row: dict[str, Any], state: dict[str, int], started: float, layout: Any,
+                theta: np.ndarray, record: RunRecord) -> None:
+    from odebench.rl.es import constraint_residuals
+
+    row["eval_env_steps"] = state["eval_env_steps"]
+    row["seconds"] = time.perf_counter() - started
+    row.update({f"residual_{k}": v for k, v in constraint_residuals(layout, theta).items()})
+    record.append(row)
+
+
+def _log_row(context: RunContext, tag: str, row: dict[str, Any], iterations: int,
+             state: dict[str, int]) -> None:
+    context.log(f"{tag} iteration {row['iteration']}/{iterations} reward "
+                f"{row.get('reward_mean', float('nan')):.4g} "
+                f"(max {row.get('reward_max', float('nan')):.4g}) eval "
+                f"{row.get('eval_return', float('nan')):.4g} steps {state['env_steps']} "
+                f"(+{state['eval_env_steps']} evaluation) {row['seconds']:.2f}s")
 
 
 def _last_checkpoint(record: RunRecord, start: int, every: int) -> int:

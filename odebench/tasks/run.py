@@ -67,8 +67,7 @@ def experiment_task(config: dict[str, Any], experiment: str) -> tuple[Any, dict[
                                f"{', '.join(task.setups())}")
     overrides = {k: v for k, v in entry.items() if k not in SELECTION_KEYS}
     sweep = _sweep(experiment, entry, preset)
-    _check_keys(experiment, task, setup, overrides, sweep)
-    resolved = task.resolve(setup, overrides)
+    resolved = _resolve_checked(experiment, task, setup, overrides, sweep)
     resolved["sweep"] = sweep
     return task, resolved
 
@@ -81,10 +80,11 @@ def _sweep(experiment: str, entry: dict[str, Any], preset: Any) -> dict[str, lis
     return {k: list(v) for k, v in sweep.items()}
 
 
-def _check_keys(experiment: str, task: Any, setup: str, overrides: dict[str, Any],
-                sweep: dict[str, list[Any]]) -> None:
-    """Every setting and the sweep key are ones this experiment accepts (config/schema.yaml);
-    every sweep value passes the schema and the task's own checks, as if configured alone."""
+def _resolve_checked(experiment: str, task: Any, setup: str, overrides: dict[str, Any],
+                     sweep: dict[str, list[Any]]) -> dict[str, Any]:
+    """The task's resolved settings, after checking that every setting and the sweep key are
+    ones this experiment accepts (config/schema.yaml) and that every sweep value passes the
+    schema and the task's own checks, as if configured alone."""
     valid = accepted_settings(experiment)
     if valid is None:  # an experiment id the schema does not list (a config built in code)
         valid = sorted(set(task.resolve(setup, {})) - {"setup"})
@@ -93,6 +93,7 @@ def _check_keys(experiment: str, task: Any, setup: str, overrides: dict[str, Any
         raise ConfigError(f"experiments.{experiment}: unknown setting {unknown[0]!r}; valid: "
                           f"{', '.join(valid)}")
     check_entry(experiment, overrides, f"experiments.{experiment}")
+    resolved = task.resolve(setup, overrides)  # first: its errors are no sweep value's
     sweepable = [key for key in valid if key not in NOT_SWEEPABLE]
     for key, values in sweep.items():
         if key not in sweepable:
@@ -105,6 +106,7 @@ def _check_keys(experiment: str, task: Any, setup: str, overrides: dict[str, Any
                 task.resolve(setup, {**overrides, key: value})
             except ValueError as error:
                 raise ConfigError(f"{where}: {error}") from error
+    return resolved
 
 
 def experiment_models(config: dict[str, Any], experiment: str) -> list[str]:
