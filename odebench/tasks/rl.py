@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 NAME = "rl"
 SETUPS = ("odetoode2020",)
 POLICY_NAMES = ["odetoode", "deepnet", "deepresnet", "baseode", "nanode", "hypernet"]
-HUMANOID_HIDDEN = 64  # ODEtoODE Sec. 5.1.2: h = 64 for OpenAI Gym Humanoid (HyperNet: 16)
-
 DEFAULTS: dict[str, Any] = {
     "env": "HalfCheetah-v5",   # swept by the experiment (paper: 4 Gym + 4 DMC tasks)
     "seeds": 10,               # ODEtoODE Sec. 5.1.2: s = 10 seeds
@@ -38,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "sigma": 0.1,              # ODEtoODE Sec. 5.1.2: ES stddev 0.1
     "step": 0.01,              # ODEtoODE Sec. 5.1.2: ES step size 0.01
     "horizon": 1000,           # not in the paper: the gymnasium default episode length
-    "hidden": 16,              # ODEtoODE Sec. 5.1.2: h = 16 (64 on Humanoid, see above)
+    "hidden": 16,              # ODEtoODE Sec. 5.1.2: h = 16 (64 on Gym Humanoid: hidden_size)
     # Ours where the paper is silent ("the standard Monte Carlo procedure [15]"): [15]'s
     # orthogonal antithetic pairs on std-divided returns (docs/PAPERS.md, measured); forward
     # on none is the theory's plain MC, which does not learn HalfCheetah at these settings.
@@ -78,6 +76,7 @@ def resolve(setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The settings of one job: defaults, then ``overrides``; the env id (registries only,
     nothing built), the backend, the Ray address and the fault settings checked."""
     from odebench.rl.envs import MissingEnvPackageError, check_env_id
+    from odebench.rl.policies import check_policy_options
     from odebench.rl.scheduling import Retry
 
     resolved = {**DEFAULTS, **overrides, "setup": setup}
@@ -92,6 +91,7 @@ def resolve(setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
         _check_ray_settings(resolved)
     Retry(resolved["task_timeout"], resolved["task_retries"])   # ValueError naming the key
     es_config(resolved)                                          # ValueError naming the key
+    check_policy_options(resolved["policy_options"])             # ValueError naming the key
     episodes = resolved["eval_episodes"]
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"eval_episodes must be an integer >= 1 (episodes per evaluation of "
