@@ -11,7 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 from odebench.records.atomic import atomic_write_text
-from odebench.records.run_record import read_epochs, read_summaries, unplanned_runs
+from odebench.records.run_record import (
+    planned_rows,
+    read_epochs,
+    read_summaries,
+    unplanned_runs,
+)
 from odebench.report.figures import (
     IMAGE_PANELS,
     PANELS,
@@ -38,6 +43,7 @@ from odebench.report.optim_flows import optim_markdown, optim_summary, plot_opti
 from odebench.report.outcomes import with_outcome
 from odebench.report.reference import REFERENCES
 from odebench.report.rl import check_claims, rl_figure, rl_markdown, rl_table
+from odebench.report.size_ablation import select_sizes, sizes_note
 from odebench.report.structure import structure_figure, structure_markdown, structure_table
 from odebench.report.tables import TASK_KIND, model_table, to_markdown, with_setting
 
@@ -84,13 +90,19 @@ def aggregate(results_dir: str | Path, experiment: str, runs: Sequence[str] | No
     return paths
 
 
-def _load_aggregate(results_dir: Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _load_aggregate(results_dir: Path, experiment: str,
+                    planned: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The aggregate frames (only the rows of the ``planned`` ``<run>/seed<k>`` folders, when
+    given), a size ablation's runs reduced to the best size per (model, setting)."""
     paths = aggregate_paths(results_dir, experiment)
     for path in paths.values():
         if not path.is_file():
             raise NoRunsError(f"aggregate file missing: {path} (run the aggregate step first)")
     runs = pd.read_csv(paths["runs"]) if paths["runs"].stat().st_size > 1 else pd.DataFrame()
-    return with_setting(pd.read_csv(paths["epochs"])), runs
+    epochs = with_setting(pd.read_csv(paths["epochs"]))
+    if planned is not None:
+        epochs, runs = planned_rows(epochs, planned), planned_rows(runs, planned)
+    return select_sizes(epochs, runs)
 
 
 def experiment_kind(runs: pd.DataFrame) -> str | None:
@@ -214,6 +226,7 @@ def _main_figure(epochs: pd.DataFrame, kind: str | None, title: str,
                              model_order)
         return lambda paths: mnistc_figure(table, paths, title=title)
     if kind == "rl":
+        title += sizes_note(runs)
         return lambda paths: rl_figure(epochs, paths, title=title, model_order=model_order)
     if kind == "optim":
         frame = epochs.sort_values(["model", "epoch"])

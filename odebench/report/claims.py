@@ -231,17 +231,14 @@ def load_records(results_dir: str | Path, experiment: str,
                  planned: Sequence[str] | None = None) -> tuple[pd.DataFrame, str] | None:
     """:func:`records_from` the aggregate files of ``experiment`` (only the rows of the
     ``planned`` ``<run>/seed<k>`` folders, when given); None when there are none."""
-    from odebench.records.run_record import planned_rows
     from odebench.report.build import NoRunsError, _load_aggregate, experiment_kind
 
     try:
-        epochs, runs = _load_aggregate(Path(results_dir), experiment)
+        epochs, runs = _load_aggregate(Path(results_dir), experiment, planned)
     except NoRunsError:
         return None
-    if planned is not None:
-        epochs, runs = planned_rows(epochs, planned), planned_rows(runs, planned)
-        if epochs.empty:
-            return None
+    if epochs.empty:
+        return None
     return records_from(epochs, runs, experiment, experiment_kind(runs))
 
 

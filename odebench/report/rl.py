@@ -60,13 +60,16 @@ def rl_table(epochs: pd.DataFrame, runs: pd.DataFrame,
     if per_seed.empty:
         return pd.DataFrame(columns=["env", "policy", "outcome", "runs"])
     per_seed["gain"] = per_seed["final_return"] - per_seed["initial_return"]
-    params = {}
+    params, sizes = {}, {}
     statuses = pd.DataFrame(columns=["env", "policy", "seed", "status"])
     if not runs.empty:
         with_env = runs.assign(env=runs["setting"].fillna("").map(env_of))
         if "n_params" in runs:
             for _, r in with_env.iterrows():
                 params[(r["env"], r["model"])] = r["n_params"]
+        if "size" in runs:
+            sizes = {(r["env"], r["model"]): r["size"] for _, r in with_env.iterrows()
+                     if isinstance(r["size"], str)}
         statuses = with_env.rename(columns={"model": "policy"})
     per_seed = with_outcome(per_seed, statuses, keys=("env", "policy", "seed"))
     order = [p for p in (model_order or []) if p in set(per_seed["policy"])]
@@ -78,7 +81,8 @@ def rl_table(epochs: pd.DataFrame, runs: pd.DataFrame,
             for outcome in sorted(set(alike["outcome"]), key=outcome_sort_key):
                 group = alike[alike["outcome"] == outcome]
                 row = {"env": env, "policy": policy, "outcome": outcome, "runs": len(group),
-                       "n_params": params.get((env, policy))}
+                       "n_params": params.get((env, policy)),
+                       "size": sizes.get((env, policy))}
                 for column in ("final_return", "initial_return", "best_return", "gain",
                                "env_steps", "seconds_per_iteration"):
                     values = group[column].dropna()
@@ -218,6 +222,8 @@ def rl_markdown(table: pd.DataFrame, claims: pd.DataFrame, experiment: str) -> s
              "| gain | env steps | s / iteration |", "|" + "---|" * 10]
     for _, r in table.iterrows():
         params = "–" if pd.isna(r.get("n_params")) else str(int(r["n_params"]))
+        if isinstance(r.get("size"), str):
+            params += f" ({r['size']})"  # the best of a size ablation
         policy = POLICY_LABELS.get(r["policy"], r["policy"])
         outcome = r.get("outcome", COMPLETED)
         if isinstance(outcome, str) and outcome != COMPLETED:

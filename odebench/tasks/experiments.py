@@ -70,8 +70,20 @@ def format_value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value).replace("/", ".")
 
 
-def model_key(model: str, setting: str | None = None, value: Any = None) -> str:
-    return model if setting is None else f"{model}@{setting}={format_value(value)}"
+# A model variant (one size of a size ablation) is ``<model>+<variant>`` in run keys.
+VARIANT_SEP = "+"
+
+
+def model_key(model: str, setting: str | None = None, value: Any = None,
+              variant: str | None = None) -> str:
+    name = model if variant is None else f"{model}{VARIANT_SEP}{variant}"
+    return name if setting is None else f"{name}@{setting}={format_value(value)}"
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    """``"deepnet+p1.5"`` -> ``("deepnet", "p1.5")``; a plain model name -> ``(name, None)``."""
+    model, sep, variant = name.partition(VARIANT_SEP)
+    return model, (variant if sep else None)
 
 
 def split_model_key(key: str) -> tuple[str, str | None, str | None]:

@@ -13,6 +13,7 @@ completed iteration, with the same result as an uninterrupted run.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -61,7 +62,15 @@ DEFAULTS: dict[str, Any] = {
     "task_retries": 2,         # retries of a failed task on a fresh worker, then the run stops
     "checkpoint_every": 1,
     "policy_options": {},      # per-policy options, e.g. {deepnet: {activation: relu}}
+    # ODEtoODE Sec. 5.1.2: baselines "similar (but not smaller)" in size, "ablations over
+    # sizes", the best mean final-reward curve chosen. Each ratio r >= 1 runs every widened
+    # baseline at the smallest width with >= r x ODEtoODE's parameters (a run key
+    # <policy>+p<r>); the report keeps each (env, policy)'s best size. [1]: no ablation.
+    "size_ablation": [1],
 }
+# The baselines widened to ODEtoODE's parameter count, so the ones a size ablation varies
+# (HyperNet keeps the paper's fixed width 16).
+SIZED_POLICIES = ("deepnet", "deepresnet", "baseode", "nanode")
 
 
 def setups() -> list[str]:
@@ -92,11 +101,33 @@ def resolve(setup: str, overrides: dict[str, Any]) -> dict[str, Any]:
     Retry(resolved["task_timeout"], resolved["task_retries"])   # ValueError naming the key
     es_config(resolved)                                          # ValueError naming the key
     check_policy_options(resolved["policy_options"])             # ValueError naming the key
+    _check_size_ablation(resolved["size_ablation"])
     episodes = resolved["eval_episodes"]
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"eval_episodes must be an integer >= 1 (episodes per evaluation of "
                          f"θ), got {episodes!r}")
     return resolved
+
+
+def _check_size_ablation(ratios: Any) -> None:
+    if (not isinstance(ratios, list) or not ratios or len(set(ratios)) != len(ratios)
+            or any(isinstance(r, bool) or not isinstance(r, int | float) or not r >= 1
+                   for r in ratios)):
+        raise ValueError(f"size_ablation must be a list of distinct parameter-count ratios "
+                         f">= 1 (to ODEtoODE's), got {ratios!r}")
+
+
+def model_variants(cfg: dict[str, Any], policy: str) -> list[str]:
+    """The sizes a size ablation runs of ``policy`` (``p1``, ``p1.5``, ...); [] without one."""
+    ratios = cfg["size_ablation"]
+    if policy not in SIZED_POLICIES or len(ratios) < 2:
+        return []
+    return [f"p{ratio:g}" for ratio in ratios]
+
+
+def variant_settings(variant: str) -> dict[str, Any]:
+    """The settings of a size variant: ``p1.5`` -> ``{"param_ratio": 1.5}``."""
+    return {"param_ratio": float(variant.removeprefix("p"))}
 
 
 def es_config(cfg: dict[str, Any]) -> Any:
@@ -160,7 +191,8 @@ def hidden_size(cfg: dict[str, Any], env: str, policy: str) -> int:
 
 def build_policy(cfg: dict[str, Any], policy: str, env: str):
     """The policy for ``env`` with its ``policy_options``; every baseline but HyperNet widened
-    to the (configured) ODEtoODE's parameter count or more, unless its options set ``hidden``."""
+    to the (configured) ODEtoODE's parameter count or more (times the job's ``param_ratio``
+    of a size ablation), unless its options set ``hidden``."""
     from odebench.rl.envs import env_dims
     from odebench.rl.matching import match_width
     from odebench.rl.policies import check_policy_options, make_policy
@@ -175,7 +207,8 @@ def build_policy(cfg: dict[str, Any], policy: str, env: str):
         return reference
     own = options[policy]
     if policy != "hypernet" and "hidden" not in own:
-        own["hidden"] = match_width(policy, obs_dim, act_dim, reference.layout().size, **own)
+        target = math.ceil(cfg.get("param_ratio", 1.0) * reference.layout().size)
+        own["hidden"] = match_width(policy, obs_dim, act_dim, target, **own)
     return make_policy(policy, obs_dim, act_dim, **own)
 
 

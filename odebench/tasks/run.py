@@ -14,7 +14,13 @@ from odebench.config import ConfigError, accepted_settings, check_entry, seeds_o
 from odebench.records import RunRecord, atomic_write_text, run_dir
 from odebench.records.identity import IDENTITY_FILE, claim_run_folder, fingerprint, has_records
 from odebench.tasks import TASKS
-from odebench.tasks.experiments import EXPERIMENTS, format_value, model_key, split_model_key
+from odebench.tasks.experiments import (
+    EXPERIMENTS,
+    format_value,
+    model_key,
+    split_model_key,
+    split_variant,
+)
 
 
 class UnknownNameError(ValueError):
@@ -137,19 +143,34 @@ def _sized_models(task: Any, setup: str) -> list[str]:
 
 def experiment_jobs(config: dict[str, Any], experiment: str) -> list[Job]:
     """Every (model[@setting], seed) job of an experiment, sweeps expanded."""
-    _, resolved = experiment_task(config, experiment)
+    task, resolved = experiment_task(config, experiment)
     models = experiment_models(config, experiment)
     seeds = seeds_of(resolved["seeds"])
-    keys = [(model_key(m), m) for m in models]
+    named = [(m, v) for m in models for v in (model_variants(task, resolved, m) or [None])]
+    keys = [(model_key(m, variant=v), m) for m, v in named]
     for setting, values in resolved["sweep"].items():
-        keys = [(model_key(m, setting, v), m) for m in models for v in values]
+        keys = [(model_key(m, setting, value, v), m) for m, v in named for value in values]
     return [Job(key, model, seed) for key, model in keys for seed in seeds]
 
 
-def _job_settings(resolved: dict[str, Any], key: str) -> dict[str, Any]:
-    """The resolved settings of one job: the sweep value (typed as configured) applied."""
-    _, setting, text = split_model_key(key)
+def model_variants(task: Any, resolved: dict[str, Any], model: str) -> list[str]:
+    """The variants (e.g. sizes of a size ablation) a task runs of ``model``; [] for one."""
+    variants = getattr(task, "model_variants", None)
+    return list(variants(resolved, model)) if variants else []
+
+
+def _job_settings(task: Any, resolved: dict[str, Any], key: str) -> dict[str, Any]:
+    """The resolved settings of one job: its model variant's and the sweep value (typed as
+    configured) applied."""
+    name, setting, text = split_model_key(key)
     settings = {k: v for k, v in resolved.items() if k != "sweep"}
+    model, variant = split_variant(name)
+    if variant is not None:
+        valid = model_variants(task, resolved, model)
+        if variant not in valid:
+            raise UnknownNameError(f"model key {key!r}: {model} has no variant {variant!r} "
+                                   f"here (valid: {', '.join(valid) or 'none'})")
+        settings.update(task.variant_settings(variant))
     if setting is None:
         return settings
     for value in resolved["sweep"].get(setting, []):
@@ -204,13 +225,13 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     quiet (a folder moved aside, a seed outside the plan)."""
     notice = notice or log
     task, resolved = experiment_task(config, experiment)
-    model = split_model_key(key)[0]
+    model = split_variant(split_model_key(key)[0])[0]
     models = experiment_models(config, experiment)
     if model not in models:
         raise UnknownNameError(f"experiment {experiment!r}: model {model!r} is not configured; "
                                f"valid: {', '.join(models)}")
     _check_sweep_key(experiment, key, resolved["sweep"])
-    settings = _job_settings(resolved, key)
+    settings = _job_settings(task, resolved, key)
     planned = seeds_of(resolved["seeds"])
     if seed not in planned:
         notice(f"note: seed {seed} is not among this config's seeds {planned} for {experiment}; "
@@ -240,10 +261,11 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
 
 def _check_sweep_key(experiment: str, key: str, sweep: dict[str, list[Any]]) -> None:
     """A job of a sweep experiment names its setting (``model@setting=value``)."""
-    model, setting, _ = split_model_key(key)
+    name, setting, _ = split_model_key(key)
+    model, variant = split_variant(name)
     if sweep and setting is None:
-        forms = ", ".join(model_key(model, name, value)
-                          for name, values in sweep.items() for value in values)
+        forms = ", ".join(model_key(model, swept, value, variant)
+                          for swept, values in sweep.items() for value in values)
         raise UnknownNameError(f"experiment {experiment!r} sweeps {', '.join(sweep)}: name the "
                                f"setting in the model, one of: {forms}")
 
