@@ -44,9 +44,9 @@ CPU_POINTCLOUD = Need("CPU", 4, "350 runs x 200 epochs x ~0.17 s/epoch (smoke ti
                       "tol 1e-7)")
 CPU_POINTCLOUD_HB = Need("CPU", 3, "500 runs x 300 iterations x ~0.06 s (smoke timing x 3 for "
                          "tol 1e-7)")
-CPU_RL = Need("CPU", 11000, "ES: 200 rollouts x 1000 steps per iteration at ~1.6e-4 s/step "
-              "(smoke timing) = ~33 s/iteration, x 1000 iterations x 6 policies x 7 envs x 10 "
-              "seeds, spread over CPU workers")
+CPU_RL = Need("CPU", 11500, "ES: 200 rollouts x 1000 steps per iteration at ~1.6e-4 s/step "
+              "(smoke timing) = ~33 s/iteration, x 1000 iterations x 14 runs (ODEtoODE, "
+              "HyperNet, 4 baselines x 3 sizes) x 9 envs x 10 seeds, spread over CPU workers")
 GPU_MNISTC = Need("GPU", 10, "13 models x 100 epochs of a width-256 MLP on MNIST (ours: rough, "
                   "no timing in the paper)")
 NOT_BUILT = Need("GPU", 5, "10 training runs of 1,500 Adam iterations on 60x60 images; no "
