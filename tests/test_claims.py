@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from odebench.report.claim_types import Claim, Need
 from odebench.report.claims import (
     FAILS,
     HOLDS,
     NOT_RUN,
-    Claim,
     ClaimError,
-    Need,
     build_claims,
     evaluate,
     records_from,

@@ -1,5 +1,5 @@
 """The claims ledger's data: every quantitative or ordinal claim of the result sections of
-the four papers, each with its test (:class:`~odebench.report.claims.Claim`). Thresholds and
+the four papers, each with its test (:class:`~odebench.report.claim_types.Claim`). Thresholds and
 margins that the papers leave open ("≈ 0", "much faster") are ours and are said so in
 ``note``. :data:`LEFT_OUT` lists the result-section claims the ledger does not test, and why.
 
@@ -10,7 +10,7 @@ CPU-hours from our smoke-profile timings scaled to the paper profile's settings.
 
 from __future__ import annotations
 
-from odebench.report.claims import Claim, Need
+from odebench.report.claim_types import Claim, Need
 
 HB = "HBNODE (Xia et al., 2021)"
 NES = "NesterovNODE (Nguyen et al., 2022)"
