@@ -10,13 +10,26 @@ PROFILE_CONFIG ?=
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
-# CPU torch 2.13.0 first on machines without CUDA (an unpinned torch pulls a multi-GB CUDA build).
+# CPU torch 2.13.0 first on machines without CUDA, from PyTorch's CPU wheel index (the public
+# package index serves the multi-GB CUDA build); where that index cannot be reached, pip's own
+# configured sources. The line after it says where the wheel came from and which build it is.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_LOG := $(VENV)/torch-install.log
+
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install --upgrade pip >/dev/null
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then \
 	  echo "CUDA found: installing the default torch build"; \
 	else \
-	  echo "no CUDA: installing CPU torch 2.13.0 first"; $(PIP) install torch==2.13.0; \
+	  echo "no CUDA: installing CPU torch 2.13.0 from $(TORCH_CPU_INDEX)"; \
+	  $(PIP) install --timeout 20 --retries 1 --index-url $(TORCH_CPU_INDEX) torch==2.13.0 \
+	    >$(TORCH_LOG) 2>&1 || { echo "$(TORCH_CPU_INDEX) could not be reached: falling back \
+	to pip's configured sources"; $(PIP) install torch==2.13.0 >$(TORCH_LOG) 2>&1 || \
+	    { cat $(TORCH_LOG); exit 1; }; }; \
+	  grep -m1 -E "^ *(Processing|Downloading|Requirement already satisfied)" $(TORCH_LOG) \
+	    | sed 's/^ */torch came from: /'; \
+	  $(PY) -W ignore -c "import torch; c = torch.version.cuda; print('torch', torch.__version__, \
+	'(CPU build)' if c is None else f'(CUDA {c} build: not the CPU wheel, see $(TORCH_LOG))')"; \
 	fi
 	$(PIP) install -e ".[dev]"
 	touch $@

@@ -8,9 +8,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from odebench.config import ConfigError, load_config
+from odebench.config import REPO_ROOT, ConfigError, load_config
 
-DEFAULT_CONFIG = "config/smoke.yaml"
+
+def default_config() -> str:
+    """``config/smoke.yaml`` of the working directory when it has one, else the checkout's."""
+    local = Path("config/smoke.yaml")
+    return str(local if local.is_file() else REPO_ROOT / "config" / "smoke.yaml")
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -157,14 +161,17 @@ def _claims(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="odebench", description=__doc__)
+    top = argparse.ArgumentParser(
+        prog="odebench", description="odebench: the commands the Snakemake rules call (train, "
+        "data, aggregate, table, figure, report, claims, ...), also usable by hand.")
     top.add_argument("--debug", action="store_true",
                      help="show the full traceback of an error (also: ODEBENCH_DEBUG=1)")
     sub = top.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str, handler, experiments: bool = True):
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("--config", default=DEFAULT_CONFIG, help="workflow config (YAML)")
+        cmd.add_argument("--config", default=default_config(),
+                         help="workflow config (YAML); default: %(default)s")
         cmd.add_argument("--results-dir", default=None,
                          help="override the config's results_dir")
         if experiments:
@@ -175,9 +182,14 @@ def parser() -> argparse.ArgumentParser:
 
     train = command("train", "train one (experiment, model, seed); write its run record",
                     _train, experiments=False)
-    train.add_argument("--experiment", required=True)
-    train.add_argument("--model", required=True)
-    train.add_argument("--seed", type=int, required=True)
+    train.add_argument("--experiment", required=True,
+                       help="experiment id of the config (`odebench plan` lists them)")
+    train.add_argument("--model", required=True,
+                       help="model, or model@setting=value for a sweep experiment "
+                            "(e.g. hbnode@tol=0.1)")
+    train.add_argument("--seed", type=int, required=True,
+                       help="seed (a non-negative integer; the config's seeds are the planned "
+                            "ones)")
     train.add_argument("--threads", type=int, default=None, help="torch threads for this job")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
 

@@ -109,3 +109,14 @@ def test_successful_train_writes_a_complete_record(tmp_path, capsys):
     folder = tmp_path / "runs" / "pointcloud" / "hbnode" / "seed0"
     assert sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "epochs.csv",
                                                        "identity.json", "summary.json"]
+
+
+def test_default_config_is_found_outside_the_checkout_and_shown_in_help(tmp_path):
+    from tests.conftest import run_cli
+
+    done = run_cli("plan", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("pointcloud (task pointcloud")
+    help_text = run_cli("train", "--help", cwd=tmp_path).stdout
+    assert "config/smoke.yaml" in help_text and "model@setting=value" in help_text
+    assert "``" not in run_cli("--help", cwd=tmp_path).stdout
