@@ -5,7 +5,7 @@ PIP     := $(PY) -m pip
 CORES   ?= all
 PROFILE_CONFIG ?=
 
-.PHONY: venv install smoke paper report test lint bench clean
+.PHONY: venv install install-check smoke paper report claims test lint bench clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 venv: $(VENV)/.installed
 install: venv
 
+## make install-check: what a CPU set-up would install (pip --dry-run --report), no CUDA package
+install-check: | $(VENV)/bin/python
+	$(PY) tools/cpu_resolution.py --index $(TORCH_CPU_INDEX)
+
 ## make smoke: the whole workflow on the offline smoke profile (config/smoke.yaml)
 smoke: install
 	$(VENV)/bin/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default $(PROFILE_CONFIG)
@@ -44,6 +48,10 @@ smoke: install
 ## make report: rebuild tables and figures from existing run records, no training
 report: install
 	$(VENV)/bin/snakemake --cores 1 --workflow-profile workflow/profiles/default report
+
+## make claims: the claims ledger on the run records that exist (no training)
+claims: report
+	$(VENV)/bin/odebench claims
 
 ## make test: the test suite (what CI runs)
 test: install

@@ -65,7 +65,7 @@ def _report_step(step_name: str, with_order: bool = True, planned: bool = False)
         if planned and getattr(args, "runs", None) and len(experiments) != 1:
             raise ConfigError("--runs lists one experiment's planned runs: name exactly one "
                               "--experiment with it")
-        missing: list[build.NoRunsError] = []
+        missing: list[str] = []  # experiments skipped for lack of runs
         for experiment in experiments:
             order = given.split(",") if given else None
             extra = ({"model_order": order or _model_order(config, experiment)}
@@ -77,7 +77,7 @@ def _report_step(step_name: str, with_order: bool = True, planned: bool = False)
             except build.NoRunsError as error:
                 if len(experiments) == 1:
                     raise
-                missing.append(error)
+                missing.append(experiment)
                 print(f"{experiment}: skipped: {error}")
                 continue
             print(f"{experiment}: " + ", ".join(str(p) for p in outputs.values()))
@@ -85,6 +85,10 @@ def _report_step(step_name: str, with_order: bool = True, planned: bool = False)
             raise build.NoRunsError(f"no run records for any of the {len(experiments)} "
                                     f"experiments under {results_dir / 'runs'}; train first "
                                     "(`snakemake --cores all`, or `odebench train`)")
+        if missing:
+            print(f"{args.command}: built {len(experiments) - len(missing)} of "
+                  f"{len(experiments)} experiments; skipped for lack of runs: "
+                  f"{', '.join(missing)}")
     return handler
 
 
@@ -111,6 +115,11 @@ def _plan(args: argparse.Namespace) -> None:
     from odebench.tasks.run import experiment_models, experiment_task
 
     config = load_config(args.config)
+    if args.markdown:
+        from odebench.tasks.plan_table import plan_markdown
+
+        print(plan_markdown(config, _experiments(args, config)), end="")
+        return
     for experiment in _experiments(args, config):
         task, resolved = experiment_task(config, experiment)
         models = experiment_models(config, experiment)
@@ -139,6 +148,13 @@ def _html(args: argparse.Namespace) -> None:
     print(f"html: {write_html(args.markdown, args.out)}")
 
 
+def _ledger_counts(args: argparse.Namespace) -> None:
+    """The claims ledger's counts per verdict as an HTML fragment (the report's first page)."""
+    from odebench.report.landing import write_counts
+
+    print(f"ledger-counts: {write_counts(args.ledger, args.out)}")
+
+
 def _rl_params(args: argparse.Namespace) -> None:
     """ES RL policies' widths and parameter counts per environment (matched to ODEtoODE)."""
     from odebench.rl.envs import env_dims
@@ -146,6 +162,13 @@ def _rl_params(args: argparse.Namespace) -> None:
 
     envs = ({env: env_dims(env) for env in args.env} if args.env else PAPER_ENV_DIMS)
     print(parameter_table(envs).to_string(index=False))
+
+
+def _done_line(args: argparse.Namespace) -> None:
+    """A finished job's run and key metrics, from its summary.json (echoed by the workflow)."""
+    from odebench.records.done_line import done_line
+
+    print(done_line(args.run), flush=True)
 
 
 def _claims(args: argparse.Namespace) -> None:
@@ -191,7 +214,9 @@ def parser() -> argparse.ArgumentParser:
                        help="seed (a non-negative integer; the config's seeds are the planned "
                             "ones)")
     train.add_argument("--threads", type=int, default=None, help="torch threads for this job")
-    train.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    train.add_argument("--quiet", action="store_true",
+                       help="no per-epoch progress lines (loss, NFE, ETA); the final line "
+                            "with the test metrics and the notices still print")
 
     command("data", "fetch or generate data; write results/<profile>/data/<experiment>.json",
             _data)
@@ -213,7 +238,10 @@ def parser() -> argparse.ArgumentParser:
                              help="model order of the rows and legends, comma-separated "
                                   "(default: the experiment's models as configured; the "
                                   "workflow passes it so that these jobs need no torch)")
-    command("plan", "print the experiments, models and seeds of a config", _plan)
+    plan = command("plan", "print the experiments, models and seeds of a config", _plan)
+    plan.add_argument("--markdown", action="store_true",
+                      help="as a Markdown table with each experiment's length and sweep "
+                           "(the form README.md quotes)")
     command("claims", "claims.csv and claims.md: the papers' claims checked on the "
             "aggregates", _claims, experiments=False)
     cost = command("cost", "estimate a profile's cost: every job run for a slice of its "
@@ -229,11 +257,20 @@ def parser() -> argparse.ArgumentParser:
     html.add_argument("markdown", help="the .md file (tables/<experiment>.md, claims.md)")
     html.add_argument("out", help="the .html file to write")
     html.set_defaults(handler=_html)
+    counts = sub.add_parser("ledger-counts", help="the claims ledger's counts per verdict as "
+                            "an HTML fragment (the first page of `snakemake --report`)")
+    counts.add_argument("ledger", help="the claims ledger (results/<profile>/claims.csv)")
+    counts.add_argument("out", help="the .html file to write")
+    counts.set_defaults(handler=_ledger_counts)
     params = sub.add_parser("rl-params", help="ES RL policies: width and parameter count per "
                             "environment, baselines matched to ODEtoODE (not smaller)")
     params.add_argument("--env", action="append",
                         help="environment id (repeatable); default: the paper's Gym tasks")
     params.set_defaults(handler=_rl_params)
+    done = sub.add_parser("done-line", help="one line for a finished job: its run and key "
+                          "metrics, from its summary.json (the workflow prints it per job)")
+    done.add_argument("run", help="the run folder, or its summary.json")
+    done.set_defaults(handler=_done_line)
     return top
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,29 @@ def _key_path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
+def _schema_hint(error) -> str:
+    """What to do about a schema error: for an unknown key the close and the valid keys, for
+    a value the reasons of each alternative (``oneOf``) and the key's description."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        valid = list(error.schema.get("properties", {}))
+        unknown = [key for key in error.instance if key not in valid]
+        close = difflib.get_close_matches(str(unknown[0]), valid, n=3) if unknown else []
+        guess = f"did you mean {', '.join(close)}? " if close else ""
+        return f"; {guess}valid: {', '.join(valid)}" if valid else ""
+    hint = ""
+    if error.context:
+        reasons = dict.fromkeys(sub.message for sub in error.context)
+        hint += f" ({'; '.join(reasons)})"
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    return hint + (f"; {error.path[-1] if error.path else 'it'}: {description.strip()}"
+                   if description else "")
+
+
+def schema_error_line(error, source: str) -> str:
+    """``<source>: <key path>: <schema message>; <hint>``: one line for a jsonschema error."""
+    return f"{source}: {_key_path(error)}: {error.message}{_schema_hint(error)}"
+
+
 def validate(config: dict[str, Any], schema_file: Path, source: str = "config") -> None:
     """Validate against the JSON schema; raise one readable :class:`ConfigError`."""
     import jsonschema  # only needed when validating
@@ -33,8 +57,7 @@ def validate(config: dict[str, Any], schema_file: Path, source: str = "config") 
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        error = errors[0]
-        raise ConfigError(f"{source}: {_key_path(error)}: {error.message}")
+        raise ConfigError(schema_error_line(errors[0], source))
 
 
 @functools.cache
@@ -71,7 +94,7 @@ def check_entry(experiment: str, entry: dict[str, Any], source: str) -> None:
     errors = sorted(jsonschema.Draft202012Validator(root).iter_errors(entry),
                     key=lambda e: list(e.absolute_path))
     if errors:
-        raise ConfigError(f"{source}: {_key_path(errors[0])}: {errors[0].message}")
+        raise ConfigError(schema_error_line(errors[0], source))
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

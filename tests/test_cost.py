@@ -39,9 +39,10 @@ def test_wall_time_is_the_shared_core_time_or_the_longest_job() -> None:
 def test_table_sums_each_experiment_and_all() -> None:
     costs = [_cost("a", 3600.0, seeds=2), _cost("b", 1800.0, seeds=2, experiment="f")]
     table = cost_table(costs, cores=4)
-    assert "| e | 2 | 1 of 10 epochs, 360 s | 2.00 | 1.00 |" in table
-    assert "| f | 2 | 1 of 10 epochs, 180 s | 1.00 | 0.50 |" in table
-    assert "| **all** | 4 | 540 s | 3.00 | 1.00 |" in table
+    assert "| e | 2 | 1 of 10 epochs, 360 s | 2.00 | 1.00 | 1.00 |" in table
+    assert "| f | 2 | 1 of 10 epochs, 180 s | 1.00 | 0.50 | 0.50 |" in table
+    assert "| **all** | 4 | 540 s | 3.00 | 1.00 | 1.00 |" in table
+    assert "longest job (h)" in table.splitlines()[0]
 
 
 def test_extrapolation_counts_one_off_work_once() -> None:

@@ -69,4 +69,6 @@ def test_report_goes_on_past_an_experiment_without_runs(tmp_path, capsys):
     assert main(["report", "--config", str(path)]) == 0
     out = capsys.readouterr().out
     assert "pointcloud: skipped: no run records" in out
+    assert out.strip().splitlines()[-1] == ("report: built 1 of 2 experiments; skipped for "
+                                            "lack of runs: pointcloud")
     assert (tmp_path / "tables" / "pointcloud_hbnode2021.md").is_file()

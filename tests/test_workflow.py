@@ -41,7 +41,20 @@ def workflow_copy(tmp_path_factory) -> Path:
 def tiny_run(workflow_copy) -> Path:
     result = snakemake(workflow_copy, "--cores", "2", "--configfile", "config/tiny.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
+    (workflow_copy / "tiny_run.out").write_text(result.stdout + result.stderr)
     return workflow_copy / "results" / "tiny"
+
+
+def test_each_finished_training_job_prints_its_line_with_the_key_metric(tiny_run):
+    lines = (tiny_run.parents[1] / "tiny_run.out").read_text().splitlines()
+    finished = [line for line in lines if line.startswith("finished ")]
+    assert len(finished) == 6, finished  # 2 models x 2 seeds + 2 tolerances
+    for run in ("pointcloud/node seed 0", "pointcloud/hbnode seed 1",
+                "cifar10_tolerance/hbnode@tol=0.1 seed 0"):
+        line = next(line for line in finished if line.startswith(f"finished {run} in "))
+        assert ": test acc 0." in line, line
+    log = tiny_run / "logs" / "train" / "pointcloud" / "node" / "seed0.log"
+    assert "finished pointcloud/node seed 0" in log.read_text()  # the job's log keeps it too
 
 
 def test_tiny_config_produces_table_and_figure_with_one_row_per_model(tiny_run):
@@ -105,6 +118,8 @@ def test_config_typo_fails_before_any_job_naming_the_key(workflow_copy):
     result = snakemake(workflow_copy, "--cores", "1", "--configfile", "config/broken.yaml")
     assert result.returncode != 0
     assert "'tolx' was unexpected" in result.stdout + result.stderr
+    assert "config/broken.yaml: experiments.pointcloud: " in result.stderr
+    assert len((result.stdout + result.stderr).strip().splitlines()) <= 2  # no schema dump
     assert not (workflow_copy / "results" / "broken").exists()
 
 

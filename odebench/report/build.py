@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from odebench.records.run_record import (
     read_summaries,
     unplanned_runs,
 )
+from odebench.report import notes
 from odebench.report.figures import (
     IMAGE_PANELS,
     PANELS,
@@ -43,6 +45,13 @@ from odebench.report.optim_flows import optim_markdown, optim_summary, plot_opti
 from odebench.report.outcomes import with_outcome
 from odebench.report.reference import REFERENCES
 from odebench.report.rl import check_claims, rl_figure, rl_markdown, rl_table
+from odebench.report.scope import (
+    Scope,
+    experiment_scope,
+    paper_column_header,
+    paper_why,
+    scope_line,
+)
 from odebench.report.size_ablation import select_sizes, sizes_note
 from odebench.report.structure import structure_figure, structure_markdown, structure_table
 from odebench.report.tables import TASK_KIND, model_table, to_markdown, with_setting
@@ -121,15 +130,17 @@ def _recorded(runs: pd.DataFrame, column: str) -> float | None:
     return float(values.max()) if len(values) else None
 
 
-def reference_levels(runs: pd.DataFrame) -> list[str]:
+def reference_levels(runs: pd.DataFrame, percent: bool = False) -> list[str]:
     """Sentences stating what a model that learns nothing scores on the runs' test set: the
     majority class (classification), or the training mean and the held last value
-    (sequences; test MSE). Empty when the runs recorded neither."""
+    (sequences; test MSE). Empty when the runs recorded neither. ``percent``: the chance
+    accuracy in % (for a table in %)."""
     levels = []
     chance = _recorded(runs, "chance_accuracy")  # the test set's majority class
     if chance is not None:
+        shown = f"{fixed(100 * chance, 1)} %" if percent else fixed(chance, 3)
         levels.append(f"Chance level (always the test set's majority class): accuracy "
-                      f"{fixed(chance, 3)}.")
+                      f"{shown}.")
     mean = _recorded(runs, "baseline_mse_train_mean")
     held = _recorded(runs, "baseline_mse_persistence")
     if mean is not None and held is not None:
@@ -147,13 +158,16 @@ def build_table(results_dir: str | Path, experiment: str,
     results_dir = Path(results_dir)
     epochs, runs = _load_aggregate(results_dir, experiment)
     kind = experiment_kind(runs)
+    scope = experiment_scope(results_dir, experiment, runs, kind)
     folder = results_dir / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {"csv": folder / f"{experiment}.csv", "md": folder / f"{experiment}.md",
                "tex": folder / f"{experiment}.tex"}
     if kind == "mnistc":  # ODEtoODE Tables 1-2: corruption rows x model columns
         table = mnistc_table(runs, _setup_of(runs), model_order)
-        text = mnistc_markdown(table, experiment, _setup_of(runs), reference_levels(runs))
+        text = mnistc_markdown(table, experiment, _setup_of(runs),
+                               reference_levels(runs, percent=True), scope.matches_paper,
+                               paper_why(scope))
     elif kind == "rl":  # final returns per (env, policy), then the paper's claims
         table = rl_table(epochs, runs, model_order)
         text = rl_markdown(table, check_claims(table), experiment)
@@ -170,13 +184,26 @@ def build_table(results_dir: str | Path, experiment: str,
         text = theory_markdown(ratios, integrators, experiment)
     else:
         reference = REFERENCES.get(experiment)
+        if reference is not None:
+            reference = replace(reference, header=paper_column_header(scope, reference.header))
         table = model_table(epochs, runs, model_order, kind=kind, reference=reference)
         text = to_markdown(table, experiment, reference, reference_levels(runs))
+    text = with_scope_line(text, scope, notes.reproduces(experiment))
     _write_csv(table, outputs["csv"])
     atomic_write_text(outputs["md"], text)
     atomic_write_text(outputs["tex"], markdown_to_latex(text, label=experiment,
                                                         source=outputs["md"].name))
     return outputs
+
+
+def with_scope_line(text: str, scope: Scope, source: str = "") -> str:
+    """``text`` (a table's Markdown) with the line saying what was run right under its title
+    (at the top when it has none), and the paper figure or table it reproduces (``source``)."""
+    line = f"*Run on:* {scope_line(scope)}." + (f" *Reproduces:* {source}." if source else "")
+    first, newline, rest = text.partition("\n")
+    if first.startswith("# "):
+        return f"{first}\n\n{line}\n{newline}{rest}"
+    return f"{line}\n\n{text}"
 
 
 def _labels(runs: pd.DataFrame) -> dict[str, str]:
@@ -224,13 +251,14 @@ def _main_figure(epochs: pd.DataFrame, kind: str | None, title: str,
     if kind == "mnistc":
         table = mnistc_table(runs if runs is not None else pd.DataFrame(), _setup_of(runs),
                              model_order)
-        return lambda paths: mnistc_figure(table, paths, title=title)
+        chance = _recorded(runs if runs is not None else pd.DataFrame(), "chance_accuracy")
+        return lambda paths: mnistc_figure(table, paths, title=title, chance=chance)
     if kind == "rl":
         title += sizes_note(runs)
         return lambda paths: rl_figure(epochs, paths, title=title, model_order=model_order)
     if kind == "optim":
         frame = epochs.sort_values(["model", "epoch"])
-        return lambda paths: [plot_optim_figure(frame, path) for path in paths]
+        return lambda paths: [plot_optim_figure(frame, path, title=title) for path in paths]
     if kind == "structure":
         return lambda paths: structure_figure(epochs, paths, title=title,
                                               model_order=model_order)
@@ -242,22 +270,33 @@ def _main_figure(epochs: pd.DataFrame, kind: str | None, title: str,
         return lambda paths: tolerance_scatter(epochs, paths, title=title,
                                                model_order=model_order)
     panels = {"images": IMAGE_PANELS, "sequences": SEQUENCE_PANELS}.get(kind or "", PANELS)
+    chance = _recorded(runs, "chance_accuracy") if runs is not None else None
     return lambda paths: curves_figure(epochs, paths, title=title, model_order=model_order,
-                                       panels=panels)
+                                       panels=panels, chance=chance)
 
 
 def _adjoint_outputs(results_dir: Path, experiment: str, epochs: pd.DataFrame,
-                     model_order: Sequence[str] | None) -> dict[str, Path]:
+                     model_order: Sequence[str] | None,
+                     runs: pd.DataFrame | None = None) -> dict[str, Path]:
     if not adjoint_columns(epochs):
         raise NoAdjointProfileError(
             f"experiment {experiment!r} has no adjoint_norm_<k> columns in "
             f"{aggregate_paths(results_dir, experiment)['epochs']}: only sequence tasks with "
             "adjoint_profile: true record the adjoint-norm profile")
     outputs = figure_paths(results_dir, experiment, "_adjoint")
-    _write_figure(outputs, lambda paths: adjoint_figure(
-        epochs, paths, title=f"{experiment}: adjoint norm ‖∂L_last/∂z_t‖",
-        model_order=model_order))
+    runs = pd.DataFrame() if runs is None else runs
+    scope = experiment_scope(results_dir, experiment, runs, experiment_kind(runs))
+    title = figure_title(experiment, scope, "adjoint norm ‖∂L_last/∂z_t‖")
+    _write_figure(outputs, lambda paths: adjoint_figure(epochs, paths, title=title,
+                                                        model_order=model_order))
     return outputs
+
+
+def figure_title(experiment: str, scope: Scope, what: str = "") -> str:
+    """A figure's title: the experiment (and ``what`` it shows) on the first line, the scope
+    line (:func:`~odebench.report.scope.scope_line`) as the subtitle on the second."""
+    head = f"{experiment}: {what}" if what else experiment
+    return f"{head}\n{scope_line(scope)}"
 
 
 def build_figure(results_dir: str | Path, experiment: str,
@@ -276,12 +315,14 @@ def build_figure(results_dir: str | Path, experiment: str,
     epochs, runs = _load_aggregate(results_dir, experiment)
     outputs = figure_paths(results_dir, experiment)
     drawn = with_outcome(epochs, runs) if "seed" in epochs else epochs
-    _write_figure(outputs, _main_figure(drawn, experiment_kind(runs), experiment, model_order,
-                                        runs))
+    kind = experiment_kind(runs)
+    title = figure_title(experiment, experiment_scope(results_dir, experiment, runs, kind),
+                         notes.what(experiment))
+    _write_figure(outputs, _main_figure(drawn, kind, title, model_order, runs))
     if adjoint is None:
         adjoint = bool(adjoint_columns(epochs))
     if adjoint:
-        outputs.update(_adjoint_outputs(results_dir, experiment, epochs, model_order))
+        outputs.update(_adjoint_outputs(results_dir, experiment, epochs, model_order, runs))
     return outputs
 
 
@@ -290,8 +331,8 @@ def build_adjoint_figure(results_dir: str | Path, experiment: str,
     """``figures/<experiment>_adjoint.png`` and ``.pdf`` alone (HBNODE Fig. 4, NesterovNODE
     Fig. 2 right); :class:`NoAdjointProfileError` when no run recorded the profile."""
     results_dir = Path(results_dir)
-    epochs, _ = _load_aggregate(results_dir, experiment)
-    return _adjoint_outputs(results_dir, experiment, epochs, model_order)
+    epochs, runs = _load_aggregate(results_dir, experiment)
+    return _adjoint_outputs(results_dir, experiment, epochs, model_order, runs)
 
 
 def build_experiment_report(results_dir: str | Path, experiment: str,

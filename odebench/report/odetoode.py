@@ -93,32 +93,54 @@ def _pct(number: float) -> str:
 
 
 def mnistc_markdown(table: pd.DataFrame, experiment: str, setup: str,
-                    levels: Sequence[str] = ()) -> str:
+                    levels: Sequence[str] = (), paper_matches: bool = True,
+                    paper_why: str = "different data") -> str:
     """The paper's layout: corruption rows, model columns, ``ours (paper)`` cells, the best
-    of each row in bold on each side, and the ODEtoODE wins count of each table."""
+    of each row in bold on each side, and the ODEtoODE wins count of each table.
+
+    ``paper_matches`` false (stand-in data or other settings): our cells alone, and the
+    paper's numbers in a table of their own headed ``paper (<paper_why>)``."""
     models = list(dict.fromkeys(table["model"]))
     ours, paper = row_winners(table, "accuracy_mean"), row_winners(table, "paper_accuracy")
-    header = ["corruption", *[model_label(m) for m in models], "best (ours)", "best (paper)"]
+    caption = PAPER_CAPTIONS.get(setup, "the paper")
+    beside = f" with {caption} in brackets" if paper_matches else ""
     lines = [f"# {experiment}: MNIST-C test accuracy (%)", "",
              f"Ours (train on clean MNIST, test on each corruption; mean over the seeds that "
-             f"completed) with {PAPER_CAPTIONS.get(setup, 'the paper')} in brackets; **bold**: "
-             "best of the row on that side. Seeds that diverged, stopped at the NFE cap or have "
-             "no summary are never averaged in: they are listed under the table.", "",
-             *[line for level in levels for line in (level, "")],
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for corruption, group in table.groupby("corruption", sort=False):
-        cells = [ROW_LABELS.get(corruption, corruption)]
-        for model in models:
-            cell = group[group["model"] == model].iloc[0]
-            mine, theirs = _pct(cell["accuracy_mean"]), _pct(cell["paper_accuracy"])
-            if model in ours.get(corruption, []):
-                mine = f"**{mine}**"
-            if model in paper.get(corruption, []):
-                theirs = f"**{theirs}**"
-            cells.append(f"{mine} ({theirs})")
-        cells.append(", ".join(model_label(m) for m in ours.get(corruption, [])) or "–")
-        cells.append(", ".join(model_label(m) for m in paper.get(corruption, [])) or "–")
-        lines.append("| " + " | ".join(cells) + " |")
+             f"completed){beside}; **bold**: best of the row. All accuracies in %. Seeds that "
+             "diverged, stopped at the NFE cap or have no summary are never averaged in: they "
+             "are listed under the table.", "",
+             *[line for level in levels for line in (level, "")]]
+
+    def bold(text: str, model: str, winners: list[str]) -> str:
+        return f"**{text}**" if model in winners else text
+
+    def matrix(cell_text, best_columns) -> list[str]:
+        header = ["corruption", *[model_label(m) for m in models], *[h for h, _ in best_columns]]
+        rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for corruption, group in table.groupby("corruption", sort=False):
+            cells = [ROW_LABELS.get(corruption, corruption)]
+            cells += [cell_text(corruption, m, group[group["model"] == m].iloc[0])
+                      for m in models]
+            cells += [", ".join(model_label(m) for m in w.get(corruption, [])) or "–"
+                      for _, w in best_columns]
+            rows.append("| " + " | ".join(cells) + " |")
+        return rows
+
+    def ours_cell(corruption: str, model: str, cell: pd.Series) -> str:
+        return bold(_pct(cell["accuracy_mean"]), model, ours.get(corruption, []))
+
+    def paper_cell(corruption: str, model: str, cell: pd.Series) -> str:
+        return bold(_pct(cell["paper_accuracy"]), model, paper.get(corruption, []))
+
+    if paper_matches:
+        lines += matrix(lambda c, m, cell: f"{ours_cell(c, m, cell)} ({paper_cell(c, m, cell)})",
+                        [("best (ours)", ours), ("best (paper)", paper)])
+    else:
+        lines += matrix(ours_cell, [("best (ours)", ours)])
+        lines += ["", f"## paper ({paper_why}): {caption}", "",
+                  f"Printed in the paper for its own data and settings; not comparable with "
+                  f"the table above ({paper_why}).", ""]
+        lines += matrix(paper_cell, [("best (paper)", paper)])
     excluded = table.drop_duplicates("model") if "excluded" in table else table.iloc[:0]
     excluded = [f"{model_label(r['model'])}: {r['excluded']}" for _, r in excluded.iterrows()
                 if r["excluded"]]
@@ -135,30 +157,69 @@ def mnistc_markdown(table: pd.DataFrame, experiment: str, setup: str,
     return "\n".join(lines) + "\n"
 
 
-def mnistc_figure(table: pd.DataFrame, paths: Sequence[Path], title: str) -> None:
-    """Grouped bars: our accuracy per corruption and model, the paper's as markers."""
-    import matplotlib.pyplot as plt
+def as_percent(values: pd.Series) -> pd.Series:
+    """Accuracies in % (the table's unit): a column with no value above 1 holds fractions."""
+    values = pd.to_numeric(values, errors="coerce")
+    return values if (values.dropna() > 1).any() else values * 100
 
-    from odebench.report.figures import save_figure
+
+def mnistc_figure(table: pd.DataFrame, paths: Sequence[Path], title: str,
+                  chance: float | None = None) -> None:
+    """Small multiples, one panel per corruption (four per row): our test accuracy (in %, as
+    the table; mean ± std over the completed seeds) per model as horizontal bars, the paper's
+    as a black bar tick, and ``chance`` (the test set's majority class, a fraction 0-1) as a
+    dotted line."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from odebench.report.figures import (
+        REFERENCE_COLOUR,
+        save_figure,
+        series_style,
+        set_titles,
+    )
 
     models = list(dict.fromkeys(table["model"]))
     corruptions = list(dict.fromkeys(table["corruption"]))
-    fig, ax = plt.subplots(figsize=(max(8.0, 0.9 * len(corruptions) * max(1, len(models)) / 3),
-                                    4.5), layout="constrained")
-    width = 0.8 / max(1, len(models))
-    colours = plt.get_cmap("tab20")
-    for j, model in enumerate(models):
-        part = table[table["model"] == model].set_index("corruption").reindex(corruptions)
-        x = np.arange(len(corruptions)) + (j - (len(models) - 1) / 2) * width
-        ax.bar(x, part["accuracy_mean"], width, yerr=part["accuracy_std"].fillna(0.0),
-               color=colours(j % 20), label=model_label(model))
-        ax.scatter(x, part["paper_accuracy"], marker="_", color="black", s=40, zorder=3)
-    ax.set_xticks(np.arange(len(corruptions)),
-                  [ROW_LABELS.get(c, c) for c in corruptions], rotation=30, ha="right")
-    ax.set_ylabel("test accuracy (%)  (black ticks: paper)")
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
-    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    columns = min(4, max(1, len(corruptions)))
+    rows = max(1, math.ceil(len(corruptions) / columns))
+    fig, axes = plt.subplots(rows, columns, sharex=True, sharey=True, squeeze=False,
+                             figsize=(3.3 * columns + 0.9, (0.24 * len(models) + 1.0) * rows),
+                             layout="constrained")
+    y = np.arange(len(models))[::-1]
+    colours = [series_style(j)["color"] for j in range(len(models))]
+    data = table.assign(ours=as_percent(table["accuracy_mean"]),
+                        spread=as_percent(table["accuracy_std"]),
+                        paper=as_percent(table["paper_accuracy"]))
+    chance = 100 * chance if chance is not None and math.isfinite(chance) else None
+    for ax, corruption in zip(axes.ravel(), corruptions, strict=False):
+        part = data[data["corruption"] == corruption].set_index("model").reindex(models)
+        ax.barh(y, part["ours"], xerr=part["spread"].fillna(0.0), color=colours, height=0.7,
+                error_kw={"elinewidth": 0.8})
+        ax.scatter(part["paper"], y, marker="|", s=120, color=REFERENCE_COLOUR, zorder=3)
+        if chance is not None:
+            ax.axvline(chance, color=REFERENCE_COLOUR, linestyle=":", linewidth=1.2)
+        ax.set_title(ROW_LABELS.get(corruption, corruption), fontsize="medium")
+        ax.set_xlim(0, 100)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(y, [model_label(m) for m in models])
+    for ax in axes.ravel()[len(corruptions):]:
+        ax.set_visible(False)
+    for column in axes.T:  # the lowest panel of each column shows the x axis
+        lowest = [ax for ax in column if ax.get_visible()][-1:]
+        for ax in lowest:
+            ax.set_xlabel("test accuracy (%)")
+            ax.xaxis.set_tick_params(labelbottom=True)
+    handles = [Patch(color="0.45", label="ours (mean ± std over seeds)"),
+               Line2D([], [], color=REFERENCE_COLOUR, marker="|", linestyle="none",
+                      markersize=11, label="paper")]
+    if chance is not None:
+        handles.append(Line2D([], [], color=REFERENCE_COLOUR, linestyle=":",
+                              label=f"chance (majority class) {chance:.3g} %"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+               fontsize="small")
+    set_titles(fig, title)
     save_figure(fig, paths)
 
 
@@ -253,7 +314,15 @@ def theory_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     the integrators' orthogonality defect and isospectral deviation vs N."""
     import matplotlib.pyplot as plt
 
-    from odebench.report.figures import save_figure
+    from odebench.report.figures import (
+        REFERENCE_COLOUR,
+        mark_every,
+        note_panel,
+        overlap_note,
+        save_figure,
+        series_style,
+        set_titles,
+    )
 
     grid = epochs[epochs["phase"].isin(THEORY_PHASES)]
     horizons = sorted(grid["horizon"].unique())
@@ -261,12 +330,11 @@ def theory_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     models = [m for m in (model_order or []) if m in set(grid["model"])]
     models += sorted(set(grid["model"]) - set(models))
     columns = max(len(horizons), 2)
-    fig, axes = plt.subplots(3, columns, figsize=(3.2 * columns, 8.4), layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(3, columns, figsize=(min(3.4 * columns, 16.0), 8.4),
+                             layout="constrained", squeeze=False)
     profile_columns = sorted((c for c in grid if c.startswith("ratio_at_")),
                              key=lambda c: int(c.rsplit("_", 1)[1]))
     fractions = np.linspace(0, 1, len(profile_columns))
-    colours = plt.get_cmap("tab10")
     for row, phase in enumerate(THEORY_PHASES):
         for col in range(columns):
             ax = axes[row][col]
@@ -276,32 +344,38 @@ def theory_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
             horizon = horizons[col]
             cell = grid[(grid["phase"] == phase) & (grid["horizon"] == horizon)
                         & (grid["n_steps"] == n_max)]
+            drawn = []
             for j, model in enumerate(models):
                 part = cell[cell["model"] == model][profile_columns]
                 if not part.empty:
-                    ax.plot(fractions * horizon, part.mean().to_numpy(), color=colours(j % 10),
+                    ax.plot(fractions * horizon, part.mean().to_numpy(), markersize=4,
+                            markevery=mark_every(len(fractions), j), **series_style(j),
                             label=model_label(model))
+                    drawn.append((model_label(model), fractions, part.mean().to_numpy()))
             eta = horizon / n_max
             remaining = fractions * horizon / eta
-            ax.plot(fractions * horizon, (1 + eta) ** remaining, "k--", lw=0.8,
-                    label="finite-N bounds")
+            ax.plot(fractions * horizon, (1 + eta) ** remaining, color=REFERENCE_COLOUR,
+                    linestyle="--", lw=0.8, label="finite-N bounds")
             ax.plot(fractions * horizon, (1 - eta) ** remaining if eta < 1 else
-                    np.zeros_like(remaining), "k--", lw=0.8)
+                    np.zeros_like(remaining), color=REFERENCE_COLOUR, linestyle="--", lw=0.8)
             ax.set_yscale("log")
             ax.set_title(f"{phase}, T = {horizon:g}, N = {n_max}", fontsize="small")
+            note_panel(ax, overlap_note(drawn))
             ax.set_xlabel("T − t")
             if col == 0:
                 ax.set_ylabel("‖∂L/∂x_t‖ / ‖∂L/∂x_T‖")
-    axes[0][0].legend(fontsize="x-small")
+    axes[0][0].legend(fontsize="small")
     integrators = epochs[epochs["phase"] == "integrator"]
     for col, (column, label) in enumerate((("orthogonality_defect", "max ‖WᵀW − I‖_F"),
                                            ("isospectral_deviation",
                                             "max |spec(WᵀQW) − spec(Q)|"))):
         ax = axes[2][col]
-        for w_step, part in integrators.groupby("w_step", sort=False):
+        drawn = []
+        for j, (w_step, part) in enumerate(integrators.groupby("w_step", sort=False)):
             worst = part.groupby("n_steps")[column].max()
-            ax.plot(worst.index, np.clip(worst.to_numpy(dtype=float), 1e-17, 1e17), "o-",
-                    label=str(w_step))
+            clipped = np.clip(worst.to_numpy(dtype=float), 1e-17, 1e17)
+            ax.plot(worst.index, clipped, label=str(w_step), **series_style(j))
+            drawn.append((str(w_step), worst.index.to_numpy(), clipped))
         ax.set_xscale("log")
         ax.set_yscale("log")
         steps = sorted(integrators["n_steps"].unique())
@@ -309,9 +383,10 @@ def theory_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_xlabel("N (T = 1)")
         ax.set_title(label, fontsize="small")
+        note_panel(ax, overlap_note(drawn))
         if not integrators.empty:
-            ax.legend(fontsize="x-small")
+            ax.legend(fontsize="small")
     for col in range(2, columns):
         axes[2][col].axis("off")
-    fig.suptitle(title)
+    set_titles(fig, title)
     save_figure(fig, paths)

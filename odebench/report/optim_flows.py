@@ -14,7 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from odebench.records.atomic import atomic_open  # noqa: E402
+from odebench.report.figures import (  # noqa: E402
+    MAX_WIDTH_IN,
+    mark_every,
+    note_panel,
+    overlap_note,
+    save_figure,
+    series_style,
+    set_titles,
+)
 from odebench.report.formatting import value  # noqa: E402
 from odebench.structure.optim_flows import OBJECTIVES_2D  # noqa: E402
 
@@ -36,30 +44,39 @@ def _contour_box(points: np.ndarray, minimiser: tuple[float, float]) -> tuple[np
     return lo - pad, hi + pad
 
 
-def plot_optim_figure(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+def plot_optim_figure(frame: pd.DataFrame, path: str | os.PathLike,
+                      title: str | None = None) -> Path:
     """One column per problem: loss (log scale) vs iteration / time per method on top, and for
-    the 2-D problems the trajectories on a contour plot of the objective below (star: the
-    minimiser). Written atomically (temporary file in the target folder, then ``os.replace``).
-    """
+    the 2-D problems the trajectories on grey contours of the objective below (star: the
+    minimiser). ``title``: line 1 the experiment, the rest its scope (the figures' names are
+    added to line 1); the figures' names alone without it. Written atomically in the format
+    of ``path``'s suffix (:func:`~odebench.report.figures.save_figure`)."""
     if frame.empty:
         raise ValueError("empty frame: nothing to plot")
     path = Path(path)
     problems = list(dict.fromkeys(frame["problem"]))
     has_2d = any(p in OBJECTIVES_2D for p in problems)
     nrows = 2 if has_2d else 1
-    fig, axes = plt.subplots(nrows, len(problems), figsize=(5.0 * len(problems), 4.2 * nrows),
-                             squeeze=False)
-    title = ", ".join(dict.fromkeys(frame["figure"]))
+    fig, axes = plt.subplots(nrows, len(problems), squeeze=False, layout="constrained",
+                             figsize=(min(4.6 * len(problems), MAX_WIDTH_IN), 4.0 * nrows))
+    figures = ", ".join(dict.fromkeys(frame["figure"]))
+    head, newline, scope = (title or "").partition("\n")
+    title = f"{head}: {figures}{newline}{scope}" if head else figures
     for col, problem in enumerate(problems):
         sub = frame[frame["problem"] == problem]
         xcol = _axis(sub)
         ax = axes[0, col]
-        for method, g in sub.groupby("method", sort=False):
-            ax.plot(g[xcol], np.maximum(g["loss"].to_numpy(float), LOSS_FLOOR), label=method)
+        drawn = []
+        for index, (method, g) in enumerate(sub.groupby("method", sort=False)):
+            loss = np.maximum(g["loss"].to_numpy(float), LOSS_FLOOR)
+            ax.plot(g[xcol], loss, label=method, markersize=5,
+                    markevery=mark_every(len(g), index), **series_style(index))
+            drawn.append((method, g[xcol].to_numpy(float), loss))
         ax.set_yscale("log")
         ax.set_xlabel("time t" if xcol == "t" else "iteration")
         ax.set_ylabel("F - F*")
         ax.set_title(problem)
+        note_panel(ax, overlap_note(drawn))
         ax.legend(fontsize=8)
         if nrows == 1:
             continue
@@ -73,9 +90,10 @@ def plot_optim_figure(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
         lo, hi = _contour_box(sub[["x", "y"]].to_numpy(float), minimiser)
         gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
         values = np.log10(func(gx, gy) - fmin + 1e-6)
-        ax.contour(gx, gy, values, levels=25, cmap="viridis", linewidths=0.6)
-        for method, g in sub.groupby("method", sort=False):
-            ax.plot(g["x"], g["y"], lw=1.2, label=method)
+        ax.contour(gx, gy, values, levels=25, colors="0.6", linewidths=0.5)
+        for index, (method, g) in enumerate(sub.groupby("method", sort=False)):
+            ax.plot(g["x"], g["y"], lw=1.2, label=method, markersize=5,
+                    markevery=mark_every(len(g), index), **series_style(index))
         ax.plot(*minimiser, marker="*", ms=14, color="k", ls="none", label="minimiser")
         ax.plot(sub["x"].iloc[0], sub["y"].iloc[0], marker="o", color="k", ls="none")
         ax.set_xlim(lo[0], hi[0])
@@ -83,14 +101,9 @@ def plot_optim_figure(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
         ax.set_xlabel("x")
         ax.set_ylabel("y")
         ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
+    set_titles(fig, title)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with atomic_open(path, "wb") as handle:
-            fig.savefig(handle, format="png", dpi=110)
-    finally:
-        plt.close(fig)
+    save_figure(fig, [path])
     return path
 
 

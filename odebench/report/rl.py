@@ -241,18 +241,59 @@ def rl_markdown(table: pd.DataFrame, claims: pd.DataFrame, experiment: str) -> s
     return "\n".join(lines) + "\n"
 
 
-def rl_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
-              model_order: Sequence[str] | None = None) -> None:
-    """Fig. 2 form: one column per environment; return vs ES iteration (top) and vs
-    environment steps (bottom), mean ± std over the completed seeds, one line per policy; a
-    diverged run alone, ending with × at its last evaluation."""
+STEPS_COLUMN = "env_steps"  # cumulative environment steps of the training rollouts
+ENVS_PER_ROW = 4
+
+
+def _steps_note(part: pd.DataFrame) -> str:
+    """What the environment-steps panel of one env shows beyond the iteration panel: a note
+    when the runs recorded no steps, or when every run took the same steps per iteration
+    (episodes never ended early), so its curves are the iteration curves rescaled."""
+    if STEPS_COLUMN not in part or part[STEPS_COLUMN].isna().all():
+        return "no env_steps recorded by these runs (older odebench): rerun to plot them"
+    trained = part[part["iteration"] > 0].dropna(subset=[STEPS_COLUMN])
+    per_iteration = trained[STEPS_COLUMN] / trained["iteration"]
+    if len(per_iteration) and per_iteration.nunique() == 1:
+        return (f"{per_iteration.iloc[0]:g} steps per iteration for every policy (no episode "
+                "ended early): the curves above, rescaled")
+    return ""
+
+
+def _rl_axes(envs: int) -> tuple:
+    """(figure, [(iteration axes, steps axes) per env]): envs in rows of
+    :data:`ENVS_PER_ROW`, each env's steps panel under its iteration panel."""
     import matplotlib.pyplot as plt
 
+    columns = min(max(1, envs), ENVS_PER_ROW)
+    blocks = max(1, math.ceil(envs / columns))
+    fig, axes = plt.subplots(2 * blocks, columns, figsize=(3.9 * columns, 6.2 * blocks),
+                             layout="constrained", squeeze=False)
+    pairs = [(axes[2 * (j // columns)][j % columns], axes[2 * (j // columns) + 1][j % columns])
+             for j in range(envs)]
+    for j in range(envs, blocks * columns):
+        for row in (0, 1):
+            axes[2 * (j // columns) + row][j % columns].set_visible(False)
+    return fig, pairs
+
+
+def rl_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
+              model_order: Sequence[str] | None = None) -> None:
+    """Fig. 2 form: per environment, return vs ES iteration (top) and vs cumulative
+    environment steps of the training rollouts (below it), mean ± std over the completed
+    seeds, one line per policy (colour, marker and style of
+    :func:`~odebench.report.figures.series_style`); a diverged run alone, ending with × at its
+    last evaluation. Curves that coincide, and a steps panel that only rescales the iteration
+    panel, are said so over the panel."""
     from odebench.report.figures import (
         completed_stats,
         draw_stopped,
         finite_curve,
+        mark_every,
+        note_panel,
+        overlap_note,
         save_figure,
+        series_style,
+        set_titles,
         split_runs,
     )
 
@@ -260,40 +301,53 @@ def rl_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
     envs = sorted(frame["env"].unique())
     policies = [p for p in (model_order or []) if p in set(frame["model"])]
     policies += sorted(set(frame["model"]) - set(policies))
-    fig, axes = plt.subplots(2, max(1, len(envs)), figsize=(4.0 * max(1, len(envs)), 6.4),
-                             layout="constrained", squeeze=False)
-    colours = plt.get_cmap("tab10")
+    fig, pairs = _rl_axes(len(envs))
     column = RETURN_COLUMN if RETURN_COLUMN in frame else "reward_mean"
-    for j, env in enumerate(envs):
+    has_steps = STEPS_COLUMN in frame and frame[STEPS_COLUMN].notna().any()
+    for env, (top, bottom) in zip(envs, pairs, strict=True):
+        drawn: tuple[list, list] = ([], [])
         for k, policy in enumerate(policies):
             part = frame[(frame["env"] == env) & (frame["model"] == policy)].dropna(
                 subset=[column])
             if part.empty:
                 continue
-            label = POLICY_LABELS.get(policy, policy)
+            label, style = POLICY_LABELS.get(policy, policy), series_style(k)
             completed, stopped = split_runs(part)
             stats = completed_stats(completed, "iteration", column)
-            steps = completed.groupby("iteration")["env_steps"].mean().reindex(stats.index)
-            for row, x in enumerate((stats.index.to_numpy(), steps.to_numpy())):
-                ax = axes[row][j]
+            xs_rows = [stats.index.to_numpy()]
+            if has_steps:
+                steps = completed.groupby("iteration")[STEPS_COLUMN].mean()
+                xs_rows.append(steps.reindex(stats.index).to_numpy())
+            for row, x in enumerate(xs_rows):
+                ax = (top, bottom)[row]
                 if not stats.empty:
-                    ax.plot(x, stats["mean"], color=colours(k % 10), label=label)
+                    ax.plot(x, stats["mean"], label=label, markersize=5,
+                            markevery=mark_every(len(x), k), **style)
                     ax.fill_between(x, stats["mean"] - stats["std"],
-                                    stats["mean"] + stats["std"], color=colours(k % 10),
-                                    alpha=0.2)
+                                    stats["mean"] + stats["std"], color=style["color"],
+                                    alpha=0.2, linewidth=0)
+                    drawn[row].append((label, x, stats["mean"].to_numpy()))
                 for n, (outcome, run) in enumerate(stopped):
                     run = run.sort_values("iteration")
-                    xs, ys = finite_curve(run["iteration" if row == 0 else "env_steps"],
+                    xs, ys = finite_curve(run["iteration" if row == 0 else STEPS_COLUMN],
                                           run[column])
-                    draw_stopped(ax, xs, ys, colours(k % 10), outcome,
+                    draw_stopped(ax, xs, ys, style["color"], outcome,
                                  f"{label}: {outcome}" if n == 0 else None)
-        axes[0][j].set_title(env)
-        axes[0][j].set_xlabel("ES iteration")
-        axes[1][j].set_xlabel("environment steps")
-        axes[0][j].set_ylabel("return")
-        axes[1][j].set_ylabel("return")
-    if envs:
-        axes[0][0].legend(fontsize="x-small")
-    fig.suptitle(title)
+        top.set_title(env)
+        note_panel(top, overlap_note(drawn[0]))
+        note_panel(bottom, "; ".join(n for n in (_steps_note(frame[frame["env"] == env]),
+                                                  overlap_note(drawn[1])) if n))
+        top.set_xlabel("ES iteration")
+        bottom.set_xlabel("environment steps (training rollouts, cumulative)")
+        for ax in (top, bottom):
+            ax.set_ylabel("return")
+            ax.grid(alpha=0.3)
+    handles: dict[str, object] = {}
+    for top, _ in pairs:  # every policy once, even one run on some envs only
+        for handle, label in zip(*top.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="outside lower center",
+                   ncol=min(len(handles), 6), fontsize="small")
+    set_titles(fig, title)
     save_figure(fig, paths)
-

@@ -89,31 +89,33 @@ def structure_markdown(table: pd.DataFrame, experiment: str,
 
 def structure_figure(epochs: pd.DataFrame, paths: Sequence[Path], title: str,
                      model_order: Sequence[str] | None = None) -> None:
-    """One panel per property: log10 of the value per model (last phase), n/a left blank."""
+    """One panel per property: |value| per model (last phase) on a log scale, n/a left
+    blank."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+
+    from odebench.report.figures import PALETTE, save_figure, set_titles
 
     table = structure_table(epochs, model_order)
     last = table[table["phase"] == table["phase"].iloc[-1]] if not table.empty else table
     props = list(dict.fromkeys(last["property"])) if not last.empty else []
     cols = 4
     nrows = max(1, math.ceil(len(props) / cols))
-    fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 3 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.8 * cols, 3.2 * nrows), squeeze=False,
+                             layout="constrained")
     for ax, prop in zip(axes.flat, props, strict=False):
         part = last[last["property"] == prop]
         names = [str(m) for m in part["model"]]
         values = [abs(v) if r and math.isfinite(v) and v != 0 else math.nan
                   for v, r in zip(part["value"], part["applicable"], strict=True)]
-        ax.bar(range(len(names)), values, color="tab:blue")
+        ax.bar(range(len(names)), values, color=PALETTE[0])
         ax.set_yscale("log")
-        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
         ax.set_title(PROPERTY_LABELS.get(prop, prop), fontsize=9)
     for ax in list(axes.flat)[len(props):]:
         ax.axis("off")
-    fig.suptitle(f"{title} (|value|, log scale; blank = n/a)")
-    fig.tight_layout()
-    from odebench.report.figures import save_figure
-
-    save_figure(fig, paths, dpi="figure")  # atomically; closes fig
+    head, newline, scope = title.partition("\n")
+    set_titles(fig, f"{head} (|value|, log scale; blank = n/a){newline}{scope}")
+    save_figure(fig, paths)  # atomically; closes fig

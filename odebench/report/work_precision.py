@@ -18,7 +18,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from odebench.report.figures import _positive, save_figure  # noqa: E402
+from odebench.report.figures import (  # noqa: E402
+    MARKERS,
+    PALETTE,
+    _positive,
+    save_figure,
+    set_titles,
+)
 
 REQUIRED_COLUMNS = ("problem", "method", "backend", "tolerance_or_step", "error", "seconds",
                     "nfe")
@@ -29,7 +35,6 @@ WORK_PANELS = (("seconds", "wall time (s)"), ("nfe", "NFE"))
 BACKEND_STYLES = {"torchdiffeq": {"linestyle": "-", "fillstyle": "full", "markersize": 5},
                   "lean": {"linestyle": "--", "fillstyle": "none", "markersize": 8}}
 OTHER_STYLE = {"linestyle": ":", "fillstyle": "full", "markersize": 5}
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def require_columns(frame: pd.DataFrame, source: str | Path = "work-precision frame") -> None:
@@ -60,8 +65,7 @@ def _series(frame: pd.DataFrame) -> list[tuple[str, str]]:
 def _style(backend: str, method: str, methods: Sequence[str]) -> dict:
     """One colour and marker per method (the same in every panel), line style by backend."""
     index = list(methods).index(method)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return {"color": colours[index % len(colours)], "marker": MARKERS[index % len(MARKERS)],
+    return {"color": PALETTE[index % len(PALETTE)], "marker": MARKERS[index % len(MARKERS)],
             **BACKEND_STYLES.get(backend, OTHER_STYLE)}
 
 
@@ -90,7 +94,7 @@ def _panel(ax: plt.Axes, rows: pd.DataFrame, column: str, label: str,
 def work_precision_figure(frame: pd.DataFrame, paths: Sequence[Path],
                           title: str = "Work-precision") -> None:
     """Per problem (one row), error vs wall time and error vs NFE, log-log, one line with
-    markers per (backend, method); a shared legend on the right. Writes every ``paths``."""
+    markers per (backend, method); a shared legend below. Writes every ``paths``."""
     require_columns(frame)
     if frame.empty:
         raise ValueError("work-precision frame has no rows to draw")
@@ -98,7 +102,7 @@ def work_precision_figure(frame: pd.DataFrame, paths: Sequence[Path],
     methods = list(dict.fromkeys(frame["method"].astype(str)))
     series = _series(frame)
     fig, axes = plt.subplots(len(problems), len(WORK_PANELS), squeeze=False,
-                             figsize=(4.6 * len(WORK_PANELS) + 1.8, 3.6 * len(problems)),
+                             figsize=(4.6 * len(WORK_PANELS) + 1.0, 3.6 * len(problems) + 0.6),
                              layout="constrained")
     for row, problem in zip(axes, problems, strict=True):
         rows = frame[frame["problem"].astype(str) == problem]
@@ -109,6 +113,7 @@ def work_precision_figure(frame: pd.DataFrame, paths: Sequence[Path],
     for ax in axes.ravel():  # every series once, even one that only some problems have
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             legend.setdefault(label, handle)
-    fig.legend(legend.values(), legend.keys(), loc="outside right upper", fontsize="small")
-    fig.suptitle(title)
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", fontsize="small",
+               ncol=min(len(legend), 4))
+    set_titles(fig, title)
     save_figure(fig, paths)

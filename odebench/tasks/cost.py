@@ -170,11 +170,15 @@ def _hours(seconds: float) -> str:
 
 
 def cost_table(costs: list[JobCost], cores: int) -> str:
-    """Markdown: one row per experiment (jobs, slice measured, core-hours, wall hours on
-    ``cores`` cores) and a total row."""
+    """Markdown: one row per experiment (jobs, slice measured, core-hours, the longest single
+    job, wall hours on ``cores`` cores) and a total row."""
     experiments = list(dict.fromkeys(c.experiment for c in costs))
-    lines = [f"| experiment | jobs | measured slice | core-hours | wall hours on {cores} cores |",
-             "|---|---:|---|---:|---:|"]
+    lines = [f"| experiment | jobs | measured slice | core-hours | longest job (h) "
+             f"| wall hours on {cores} cores |", "|---|---:|---|---:|---:|---:|"]
+
+    def longest(rows: list[JobCost]) -> str:
+        return _hours(max((c.seconds_per_seed for c in rows), default=0.0))
+
     for experiment in experiments:
         rows = [c for c in costs if c.experiment == experiment]
         first = rows[0]
@@ -186,12 +190,12 @@ def cost_table(costs: list[JobCost], cores: int) -> str:
                     else "whole run")
         lines.append(f"| {experiment} | {jobs} | {measured}, "
                      f"{sum(c.measured_seconds for c in rows):.0f} s | "
-                     f"{_hours(sum(c.core_seconds for c in rows))} | "
+                     f"{_hours(sum(c.core_seconds for c in rows))} | {longest(rows)} | "
                      f"{_hours(wall_seconds(rows, cores))} |")
     total_core = sum(c.core_seconds for c in costs)
     lines.append(f"| **all** | {sum(c.seeds for c in costs)} | "
                  f"{sum(c.measured_seconds for c in costs):.0f} s | {_hours(total_core)} | "
-                 f"{_hours(wall_seconds(costs, cores))} |")
+                 f"{longest(costs)} | {_hours(wall_seconds(costs, cores))} |")
     return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from odebench.records import STATUS_COMPLETED, STATUS_DIVERGED, RunRecord
+from odebench.records.progress import EtaClock
 from odebench.tasks.trainer import TrainOutcome
 
 if TYPE_CHECKING:
@@ -309,6 +310,7 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
                 save()
                 saved = 0
             _log_row(context, tag, row, cfg["iterations"], state)
+        eta = EtaClock(cfg["iterations"], start)
         for iteration in range(start + 1, cfg["iterations"] + 1):
             if status != STATUS_COMPLETED:
                 break
@@ -341,7 +343,8 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
                 state["iteration"] = iteration
                 save()
                 saved = iteration
-            _log_row(context, tag, row, cfg["iterations"], state)
+            _log_row(context, tag, row, cfg["iterations"], state,
+                     eta.suffix(iteration) if status == STATUS_COMPLETED else "")
         if status != STATUS_COMPLETED:
             context.log(f"{tag} {status} at iteration {iteration}; " + (
                 f"{record.checkpoint_path} keeps iteration {saved}, the last good one"
@@ -433,12 +436,12 @@ def _finish_row(row: dict[str, Any], state: dict[str, int], started: float, layo
 
 
 def _log_row(context: RunContext, tag: str, row: dict[str, Any], iterations: int,
-             state: dict[str, int]) -> None:
+             state: dict[str, int], eta: str = "") -> None:
     context.log(f"{tag} iteration {row['iteration']}/{iterations} reward "
                 f"{row.get('reward_mean', float('nan')):.4g} "
                 f"(max {row.get('reward_max', float('nan')):.4g}) eval "
                 f"{row.get('eval_return', float('nan')):.4g} steps {state['env_steps']} "
-                f"(+{state['eval_env_steps']} evaluation) {row['seconds']:.2f}s")
+                f"(+{state['eval_env_steps']} evaluation) {row['seconds']:.2f}s{eta}")
 
 
 def _last_checkpoint(record: RunRecord, start: int, every: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import torch
 from odebench.config import ConfigError, accepted_settings, check_entry, seeds_of
 from odebench.records import RunRecord, atomic_write_text, run_dir
 from odebench.records.identity import IDENTITY_FILE, claim_run_folder, fingerprint, has_records
+from odebench.records.progress import result_line
 from odebench.tasks import TASKS
 from odebench.tasks.experiments import (
     EXPERIMENTS,
@@ -222,7 +224,7 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     The run folder is claimed for this job's identity first (:mod:`odebench.records.identity`):
     a folder made with other settings is moved aside, never resumed. ``log`` gets progress
     lines; ``notice`` (default: ``log``) the lines a user must see even when progress is
-    quiet (a folder moved aside, a seed outside the plan)."""
+    quiet (a folder moved aside, a seed outside the plan, the final metrics line)."""
     notice = notice or log
     task, resolved = experiment_task(config, experiment)
     model = split_variant(split_model_key(key)[0])[0]
@@ -244,6 +246,7 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     folder = run_dir(results_dir, experiment, key, seed)
     identity = run_identity(config, experiment, task, key, model, seed, settings, device)
     created = _missing_parents(folder)
+    started = time.perf_counter()
     try:
         claim_run_folder(folder, identity, results_dir, notice)
         record = RunRecord(folder, experiment, model, seed)
@@ -252,11 +255,14 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     except BaseException:
         _remove_if_unused(folder, created)
         raise
-    return record.write_summary(
+    summary = record.write_summary(
         status=outcome.status, final=outcome.final, device=str(device),
         config={"experiment": experiment, "task": task.NAME, "model": model, "run": key,
                 **settings, "profile": config.get("profile"), "device": str(device)},
         extra={"setup": settings["setup"], "fingerprint": fingerprint(identity), **extra})
+    notice(result_line(experiment, key, seed, outcome.status, outcome.final,
+                       time.perf_counter() - started))
+    return summary
 
 
 def _check_sweep_key(experiment: str, key: str, sweep: dict[str, list[Any]]) -> None:

@@ -26,6 +26,7 @@ from odebench.records import (
     load_checkpoint,
     save_checkpoint,
 )
+from odebench.records.progress import EtaClock
 from odebench.solvers import count_nfe
 
 Tensors = torch.Tensor | tuple[torch.Tensor, ...]
@@ -177,6 +178,7 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
     n = sample_count(x_all)
     status = STATUS_COMPLETED
     iteration = 0
+    eta = EtaClock(settings.epochs, start_epoch)
     for epoch in range(start_epoch + 1, settings.epochs + 1):
         if epoch - 1 in schedule and epoch > 1:  # the official scripts re-create Adam
             optimizer = torch.optim.Adam(parameters, lr=schedule[epoch - 1])
@@ -268,7 +270,8 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
         grad = f" |g| {row['grad_norm_mean']:.3g}" if "grad_norm_mean" in row else ""
         log(f"[{record.experiment}/{record.model}/seed{record.seed}] epoch {epoch}/"
             f"{settings.epochs} loss {row['loss']:.4g} nfe {row['nfe_forward']:.1f}/"
-            f"{row['nfe_backward']:.1f}{grad} {row['seconds']:.2f}s")
+            f"{row['nfe_backward']:.1f}{grad} {row['seconds']:.2f}s"
+            + (eta.suffix(epoch) if status == STATUS_COMPLETED else ""))
         if status != STATUS_COMPLETED:
             log(f"[{record.experiment}/{record.model}/seed{record.seed}] {status} at epoch {epoch}")
             break

@@ -3,9 +3,7 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
-from snakemake.exceptions import WorkflowError
-
+from odebench.report.notes import experiment_notes
 from odebench.tasks.run import UnknownNameError, experiment_jobs, experiment_models
 
 # The odebench CLI of the interpreter that runs Snakemake (no dependence on PATH).
@@ -21,7 +19,7 @@ def job_plan():
         try:
             jobs = experiment_jobs(config, experiment)
         except (UnknownNameError, ValueError) as error:
-            raise WorkflowError(f"config error: {error}")
+            stop(f"{CONFIG_SOURCE}: {error}", VERBOSE)
         plan[experiment] = [f"{job.key}/seed{job.seed}" for job in jobs]
     return plan
 
@@ -56,14 +54,17 @@ def all_outputs():
 
 
 # ---- `snakemake --report report.html`: one self-contained page (workflow/report/) ----------
-# The claims ledger first (category "1. Claims ledger", and on the landing page), then per
+# The claims ledger first (category "1. Claims ledger"; its counts on the landing page), then per
 # experiment its table as HTML and CSV and its figure(s). Captions take the run facts from
 # params.facts (REPORT_FACTS, resolved per experiment here) and the paper source from
-# workflow/report/experiments.yaml. The figure PNGs and table CSVs are marked report() as
+# odebench/report/experiments.yaml (odebench.report.notes). The figure PNGs and table CSVs are
+# marked report() as
 # inputs of rule report_experiment, so the rules that make them keep their params unchanged.
 REPORT_DIR = f"{RESULTS}/report"
-REPORT_INFO = yaml.safe_load(Path(workflow.basedir, "workflow/report/experiments.yaml").read_text())
+REPORT_INFO = experiment_notes()
 CLAIMS_CATEGORY = "1. Claims ledger"
+# The ledger's counts per verdict (rule report_claims), shown on the report's first page.
+LEDGER_COUNTS = f"{REPORT_DIR}/ledger_counts.html"
 # Captions of files marked in input functions: Snakemake resolves a caption path against the
 # rule file only for files listed directly, so these are resolved here.
 CAPTIONS = {name: workflow.current_basedir.join(f"../report/{name}.rst")
@@ -152,7 +153,7 @@ def claims_outputs(wildcards):
 def report_outputs():
     """What `snakemake --report` shows, as default targets: the claims ledger (when the
     workflow has a `claims` rule) and every experiment's report page."""
-    claims = [f"{REPORT_DIR}/claims.html"] if workflow.is_rule("claims") else []
+    claims = [f"{REPORT_DIR}/claims.html", LEDGER_COUNTS] if workflow.is_rule("claims") else []
     return claims + expand(f"{REPORT_DIR}/{{experiment}}.html", experiment=list(PLAN))
 
 
@@ -186,9 +187,10 @@ def check_report_inputs(outputs):
     else:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         what = f"{len(missing)} of the {len(wanted)} results it shows are missing: {shown}"
-    raise WorkflowError(
+    stop(
         f"cannot build the report: {what}.\n"
         f"Run the workflow first: `{run}`{smoke}; it builds only what is missing (the "
         f"report pages alone take seconds when the runs exist). Then: "
-        f"`snakemake --report report.html{configfiles}`."
+        f"`snakemake --report report.html{configfiles}`.",
+        VERBOSE,
     )

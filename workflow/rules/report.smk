@@ -105,7 +105,7 @@ rule report:
 
 # `snakemake --report report.html` (workflow/report/; functions and run facts: common.smk):
 # per experiment its table as HTML, with its CSV and figure(s) marked as inputs, and the
-# claims ledger.
+# claims ledger; the first page shows the run facts and the ledger's counts, not the ledger.
 
 
 rule report_experiment:
@@ -135,7 +135,8 @@ rule report_experiment:
 
 
 rule report_claims:
-    # The claims ledger as HTML: a result of its own, and embedded on the report's first page.
+    # The claims ledger as HTML, a result of its own; and its counts per verdict (from
+    # claims.csv), a short fragment that the report's first page (workflow.rst) includes.
     input:
         unpack(claims_outputs),
     output:
@@ -146,6 +147,7 @@ rule report_claims:
             subcategory="ledger",
             labels={"result": "claims ledger"},
         ),
+        counts=LEDGER_COUNTS,
     params:
         cli=ODEBENCH,
     log:
@@ -153,4 +155,5 @@ rule report_claims:
     conda:
         "../envs/odebench.yaml"
     shell:
-        "{params.cli} html {input.md} {output.html} > {log} 2>&1"
+        "({params.cli} html {input.md} {output.html} && "
+        "{params.cli} ledger-counts {input.csv} {output.counts}) > {log} 2>&1"

@@ -24,4 +24,5 @@ rule rl_train:
         "../envs/odebench.yaml"
     shell:
         "{params.cli} train --config {input.config} --experiment {wildcards.experiment} "
-        "--model {wildcards.model} --seed {wildcards.seed} --threads 1 > {log} 2>&1"
+        "--model {wildcards.model} --seed {wildcards.seed} --threads 1 > {log} 2>&1 && "
+        "{params.cli} done-line {output.summary}"

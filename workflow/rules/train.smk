@@ -1,5 +1,6 @@
 # Stage 2: one training job per experiment x model[@setting=value] x seed; each writes its
-# run record. ES RL experiments have their own rule (rl.smk).
+# run record. ES RL experiments have their own rule (rl.smk). The job's output goes to its log;
+# once it is done, `odebench done-line` prints its run and key metrics to the terminal.
 from odebench.report.targets import one_of, rl_threads
 
 RL_THREADS = rl_threads(config, PLAN)  # {RL experiment: rollout workers}
@@ -32,4 +33,5 @@ rule train:
         "../envs/odebench.yaml"
     shell:
         "{params.cli} train --config {input.config} --experiment {wildcards.experiment} "
-        "--model {wildcards.model} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+        "--model {wildcards.model} --seed {wildcards.seed} --threads {threads} > {log} 2>&1 && "
+        "{params.cli} done-line {output.summary}"
