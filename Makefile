@@ -5,7 +5,7 @@ PIP     := $(PY) -m pip
 CORES   ?= all
 PROFILE_CONFIG ?=
 
-.PHONY: venv install install-check smoke paper report claims test lint bench clean
+.PHONY: venv install install-check smoke paper report claims reference gpu-check test lint bench clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -52,6 +52,22 @@ report: install
 ## make claims: the claims ledger on the run records that exist (no training)
 claims: report
 	$(VENV)/bin/odebench claims
+
+## make reference PIECE=<name>: one piece of the reference run (config/reference.yaml pieces:),
+## resumable; its record pieces/<name>.json says the machine, versions and wall time
+REFERENCE_CONFIG ?= config/reference.yaml
+REFERENCE_DIR    ?= results/reference/papers
+reference: install
+	@test -n "$(PIECE)" || { echo "make reference: name a piece, PIECE=<name>; the pieces: \
+	$$($(PY) -c 'import yaml; print(", ".join(yaml.safe_load(open("$(REFERENCE_CONFIG)"))["pieces"]))')"; exit 2; }
+	$(VENV)/bin/snakemake --cores 2 --workflow-profile workflow/profiles/default \
+	  $(REFERENCE_DIR)/pieces/$(PIECE).json --configfile $(REFERENCE_CONFIG)
+
+## make gpu-check: CUDA vs CPU for one model of each family, timed paper-profile MNIST and
+## CIFAR10 slices with NFE, a record under results/reference/gpu/ (`GPU_CHECK_ARGS=--dry`: CPU)
+GPU_CHECK_ARGS ?=
+gpu-check: install
+	$(PY) tools/gpu_check.py $(GPU_CHECK_ARGS)
 
 ## make test: the test suite (what CI runs)
 test: install

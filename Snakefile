@@ -47,6 +47,7 @@ include: "workflow/rules/rl.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/reference.smk"
 
 
 rule all:

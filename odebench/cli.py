@@ -179,8 +179,21 @@ def _claims(args: argparse.Namespace) -> None:
     results_dir = Path(args.results_dir or config["results_dir"])
     experiments = list(config.get("experiments", {}))
     outputs = build_claims(results_dir, experiments, str(config.get("profile", "")),
-                           plans={e: planned_runs(config, e) for e in experiments})
+                           plans={e: planned_runs(config, e) for e in experiments},
+                           toy=config.get("scale") == "toy")
     print("claims: " + ", ".join(str(p) for p in outputs.values()))
+
+
+def _piece(args: argparse.Namespace) -> None:
+    """A finished reference piece's record: pieces/<name>.json (runs, machine, wall time)."""
+    from odebench.tasks.pieces import piece_record, write_piece_record
+
+    config = load_config(args.config)
+    results_dir = Path(args.results_dir or config["results_dir"])
+    path = write_piece_record(config, args.name, results_dir, args.out)
+    record = piece_record(config, args.name, results_dir)
+    print(f"piece {args.name}: {record['runs']} runs {record['statuses']}, span "
+          f"{record['span_hours']} h, job time {record['job_hours']} h -> {path}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -262,6 +275,11 @@ def parser() -> argparse.ArgumentParser:
     counts.add_argument("ledger", help="the claims ledger (results/<profile>/claims.csv)")
     counts.add_argument("out", help="the .html file to write")
     counts.set_defaults(handler=_ledger_counts)
+    piece = command("piece", "a finished reference piece's record (pieces/<name>.json: its "
+                    "runs, machine, versions, wall time)", _piece, experiments=False)
+    piece.add_argument("--name", required=True, help="the piece (the config's pieces:)")
+    piece.add_argument("--out", default=None,
+                       help="file to write; default: <results_dir>/pieces/<name>.json")
     params = sub.add_parser("rl-params", help="ES RL policies: width and parameter count per "
                             "environment, baselines matched to ODEtoODE (not smaller)")
     params.add_argument("--env", action="append",

@@ -10,8 +10,9 @@ import pytest
 
 from odebench.report.claim_types import Claim, Need
 from odebench.report.claims import (
-    FAILS,
+    CONTRADICTED,
     HOLDS,
+    INCONCLUSIVE,
     NOT_RUN,
     ClaimError,
     build_claims,
@@ -152,7 +153,7 @@ def test_ledger_is_valid_and_large():
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
 def test_each_claim_holds_and_fails_on_synthetic_records(claim):
     assert evaluate(claim, synthetic(claim, True)).verdict == HOLDS
-    assert evaluate(claim, synthetic(claim, False)).verdict == FAILS
+    assert evaluate(claim, synthetic(claim, False)).verdict == CONTRADICTED
 
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
@@ -179,7 +180,7 @@ def test_better_at_every_setting_holds_and_fails_on_one():
     assert len(verdict.runs) == 8
     frame.loc[(frame["model"] == "hbnode") & (frame["setting"] == "tol=0.001"),
               "nfe_backward"] = 50.0
-    assert evaluate(claim, frame).verdict == FAILS
+    assert evaluate(claim, frame).verdict == CONTRADICTED
 
 
 def test_best_of_top_two_and_sole_best():
@@ -189,7 +190,7 @@ def test_best_of_top_two_and_sole_best():
                     top=2)
     assert evaluate(second, frame).verdict == HOLDS
     assert evaluate(_claim(metric="acc", kind="best_of", a=("gnesterovnode",),
-                           direction="higher"), frame).verdict == FAILS
+                           direction="higher"), frame).verdict == CONTRADICTED
 
 
 def test_ordering_over_settings():
@@ -199,7 +200,7 @@ def test_ordering_over_settings():
                    ("g", "r=10"): {"acc": 0.3}})
     assert evaluate(claim, frame).verdict == HOLDS
     frame.loc[frame["setting"] == "r=10", "acc"] = 0.15
-    assert evaluate(claim, frame).verdict == FAILS
+    assert evaluate(claim, frame).verdict == CONTRADICTED
 
 
 def test_within_bounds_every_record():
@@ -209,7 +210,7 @@ def test_within_bounds_every_record():
                                    "bound_upper": 2.0}})
     assert evaluate(claim, frame).verdict == HOLDS
     frame.loc[1, "hi"] = 2.5  # one seed outside
-    assert evaluate(claim, frame).verdict == FAILS
+    assert evaluate(claim, frame).verdict == CONTRADICTED
 
 
 def test_margin_relaxes_better():
@@ -217,7 +218,7 @@ def test_margin_relaxes_better():
     frame = _rows({("node", ""): {"nfe_backward": 105.0}, ("anode", ""): {"nfe_backward": 100.0}})
     assert evaluate(claim, frame).verdict == HOLDS
     frame.loc[frame["model"] == "node", "nfe_backward"] = 120.0
-    assert evaluate(claim, frame).verdict == FAILS
+    assert evaluate(claim, frame).verdict == CONTRADICTED
 
 
 # ------------------------------------------------------------------ bad input, not run
@@ -324,7 +325,7 @@ def test_build_claims_writes_csv_and_md(tmp_path):
     assert "# Claims ledger (test profile)" in text and "NES-F3-forward" in text
     assert "runs/pointcloud/gnesterovnode/seed0" in text
     assert not list(tmp_path.glob(".*tmp*"))
-    assert np.isin(table["verdict"], [HOLDS, FAILS, NOT_RUN]).all()
+    assert np.isin(table["verdict"], [HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_RUN]).all()
 
 
 # ------------------------------------------------------------------ ODEtoODE Lemma 4.1, per t
@@ -366,7 +367,7 @@ def test_lemma_4_1_fails_when_one_t_leaves_its_own_bounds_inside_the_widest(chan
     assert not (frame["ratio_min"] < frame["bound_lower"]).any()
     assert not (frame["ratio_max"] > frame["bound_upper"]).any()
     verdict = evaluate(_lemma_claim(), frame)
-    assert verdict.verdict == FAILS
+    assert verdict.verdict == CONTRADICTED
     assert "odetoode-1: 0/4 within" in verdict.measured
 
 
@@ -377,4 +378,48 @@ def test_lemma_4_1_holds_when_every_t_is_within_its_own_bounds():
     verdict = evaluate(_lemma_claim(), frame)
     assert verdict.verdict == HOLDS, verdict.measured
     assert "odetoode-1: 4/4 within" in verdict.measured
-    assert evaluate(_lemma_claim(), _lemma_rows({1: 1.1 * (1 + 1e-6)})).verdict == FAILS
+    assert evaluate(_lemma_claim(), _lemma_rows({1: 1.1 * (1 + 1e-6)})).verdict == CONTRADICTED
+
+
+# ------------------------------------------------------------------ verdicts with uncertainty
+
+def test_a_tie_on_every_seed_is_inconclusive():
+    """CIFAR10 forward NFE 14 for every model at the smoke tolerance: no evidence either way."""
+    claim = _claim(metric="nfe_forward", a=("nesterovnode",), b=("node", "anode"))
+    frame = _frame([{"model": m, "setting": "", "seed": k, "nfe_forward": 14.0}
+                    for m in ("nesterovnode", "node", "anode") for k in range(5)])
+    verdict = evaluate(claim, frame)
+    assert verdict.verdict == INCONCLUSIVE and verdict.seeds == 5
+    assert verdict.effect == 0 and verdict.seeds_needed is None
+
+
+def test_one_seed_is_inconclusive_for_a_comparison_however_large_the_gap():
+    claim = _claim(a=("hbnode",), b=("node",))
+    frame = _frame([{"model": "hbnode", "setting": "", "seed": 0, "nfe_backward": 1.0},
+                    {"model": "node", "setting": "", "seed": 0, "nfe_backward": 100.0}])
+    verdict = evaluate(claim, frame)
+    assert verdict.verdict == INCONCLUSIVE and verdict.seeds == 1
+    assert "one seed" in verdict.measured
+
+
+def test_a_noisy_comparison_says_how_many_seeds_it_would_need():
+    claim = _claim(a=("hbnode",), b=("node",))
+    hb, node = [10, 14, 9, 13, 11], [12, 11, 13, 12, 14]
+    frame = _frame([{"model": m, "setting": "", "seed": k, "nfe_backward": float(v)}
+                    for m, values in (("hbnode", hb), ("node", node))
+                    for k, v in enumerate(values)])
+    verdict = evaluate(claim, frame)
+    assert verdict.verdict == INCONCLUSIVE and verdict.seeds_needed > 5
+    assert verdict.low < 0 < verdict.high
+    assert f"~{verdict.seeds_needed} seeds needed" in verdict.measured
+
+
+def test_ledger_states_the_rule_counts_and_toy_scale(tmp_path):
+    from odebench.report.claims import RULE, TOY_NOTE, claims_markdown, claims_table
+
+    table = claims_table(CLAIMS[:3], {}, configured=[])
+    text = claims_markdown(table, "smoke", toy=True)
+    assert TOY_NOTE in text and RULE in text
+    assert "3 claims: 0 holds, 0 contradicted, 0 inconclusive, 3 not run." in text
+    assert TOY_NOTE not in claims_markdown(table, "reference")
+    assert {"seeds", "effect", "effect_low", "effect_high", "seeds_needed"} <= set(table)

@@ -108,6 +108,10 @@ def test_train_prints_eta_on_epoch_lines_and_the_final_test_metrics(tmp_path, ca
         + re.escape(f"{final['final']['nfe_forward']:.4g}") + r", backward NFE .*", line)]
     assert len(finals) == 1, out
     assert out[-1] == "pointcloud/hbnode/seed0: completed"
+    # the job's own wall time and start are recorded (reference pieces and done lines read them)
+    assert 0 < final["wall_seconds"] < 600 and final["started_at"].endswith("+00:00")
+    shown = float(re.search(r" in (\d+\.\d) s:", finals[0]).group(1))
+    assert shown == pytest.approx(final["wall_seconds"], abs=0.06)
 
 
 def test_quiet_train_keeps_only_the_final_line(tmp_path, capsys):

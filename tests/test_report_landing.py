@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from odebench.report.claims import FAILS, HOLDS, NOT_RUN, claims_table
+from odebench.report.claims import CONTRADICTED, HOLDS, INCONCLUSIVE, NOT_RUN, claims_table
 from odebench.report.claims_data import CLAIMS
 from odebench.report.landing import (
     LedgerError,
@@ -34,19 +34,19 @@ def test_counts_every_verdict_of_the_real_ledger(tmp_path: Path):
     table = claims_table(CLAIMS, {}, configured=[])
     table.to_csv(tmp_path / "claims.csv", index=False)
     counts = verdict_counts(tmp_path / "claims.csv")
-    assert counts == {HOLDS: 0, FAILS: 0, NOT_RUN: len(CLAIMS)}
-    assert counts_sentence(counts) == f"{len(CLAIMS)} claims: 0 holds, 0 does not hold, " \
-                                      f"{len(CLAIMS)} not run"
+    assert counts == {HOLDS: 0, CONTRADICTED: 0, INCONCLUSIVE: 0, NOT_RUN: len(CLAIMS)}
+    assert counts_sentence(counts) == f"{len(CLAIMS)} claims: 0 holds, 0 contradicted, " \
+                                      f"0 inconclusive, {len(CLAIMS)} not run"
 
 
 def test_counts_in_verdict_order_with_unknown_verdicts_last(tmp_path: Path):
     ledger = _ledger(tmp_path, [("a", NOT_RUN), ("b", HOLDS), ("c", "unclear"), ("d", HOLDS),
-                                ("e", FAILS), ("f", "")])
+                                ("e", CONTRADICTED), ("f", "")])
     counts = verdict_counts(ledger)
-    assert list(counts.items()) == [(HOLDS, 2), (FAILS, 1), (NOT_RUN, 1), ("unclear", 1),
-                                    ("no verdict", 1)]
-    assert counts_sentence({HOLDS: 1, FAILS: 0, NOT_RUN: 0}) == \
-        "1 claim: 1 holds, 0 does not hold, 0 not run"
+    assert list(counts.items()) == [(HOLDS, 2), (CONTRADICTED, 1), (INCONCLUSIVE, 0),
+                                    (NOT_RUN, 1), ("unclear", 1), ("no verdict", 1)]
+    assert counts_sentence({HOLDS: 1, CONTRADICTED: 0, NOT_RUN: 0}) == \
+        "1 claim: 1 holds, 0 contradicted, 0 not run"
 
 
 def test_fragment_is_one_escaped_paragraph(tmp_path: Path):
@@ -55,7 +55,8 @@ def test_fragment_is_one_escaped_paragraph(tmp_path: Path):
                         "4 claims: 3 holds, 1 &lt;b&gt;odd&lt;/b&gt;.</p>\n")
     out = write_counts(_ledger(tmp_path, [("a", HOLDS)]), tmp_path / "counts.html")
     assert out.read_text(encoding="utf-8").count("<p") == 1
-    assert "1 claim: 1 holds, 0 does not hold, 0 not run." in out.read_text(encoding="utf-8")
+    assert "1 claim: 1 holds, 0 contradicted, 0 inconclusive, 0 not run." in \
+        out.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("content, message", [
@@ -83,7 +84,7 @@ def test_cli_writes_the_counts_and_names_a_missing_ledger(tmp_path: Path):
     ledger = _ledger(tmp_path, [("a", HOLDS), ("b", NOT_RUN)])
     done = run_cli("ledger-counts", str(ledger), str(tmp_path / "counts.html"))
     assert done.returncode == 0, done.stderr
-    assert "2 claims: 1 holds, 0 does not hold, 1 not run." in \
+    assert "2 claims: 1 holds, 0 contradicted, 0 inconclusive, 1 not run." in \
         (tmp_path / "counts.html").read_text(encoding="utf-8")
     missing = run_cli("ledger-counts", str(tmp_path / "absent.csv"), str(tmp_path / "x.html"))
     assert missing.returncode == 2

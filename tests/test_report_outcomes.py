@@ -10,11 +10,12 @@ import pytest
 
 from odebench.records import RunRecord, run_dir
 from odebench.report import build, figures
+from odebench.report.claims import experiment_verdicts
 from odebench.report.figures import finite_curve, norm_figure
 from odebench.report.odetoode import mnistc_markdown, mnistc_table
 from odebench.report.outcomes import OUTCOME_RULE, with_outcome
 from odebench.report.reference_mnistc import ROWS
-from odebench.report.rl import check_claims, rl_markdown, rl_table
+from odebench.report.rl import rl_markdown, rl_table
 from odebench.report.tables import model_table, to_markdown
 
 NAN = float("nan")
@@ -104,11 +105,15 @@ def test_rl_table_keeps_diverged_seeds_apart_and_claims_use_completed_rows():
     assert list(zip(table["policy"], table["outcome"], strict=True)) == [
         ("odetoode", "completed"), ("odetoode", "diverged"), ("deepnet", "diverged")]
     assert table.loc[0, "final_return_mean"] == pytest.approx(11.0)  # 900 left out
-    text = rl_markdown(table, check_claims(table), "rl")
+    verdicts = experiment_verdicts(epochs, runs, "rl", "rl")
+    text = rl_markdown(table, verdicts, "rl")
     assert "| Swimmer-v5 | ODEtoODE (diverged) | 1 |" in text
-    claims = dict(zip(*check_claims(table)[["claim", "verdict"]].T.values, strict=True))
-    # DeepNet diverged everywhere: it has no completed row, so ODEtoODE ranks first
-    assert claims["ODEtoODE is one of the two best policies on the remaining tasks"] == "holds"
+    claims = verdicts.set_index("id")
+    # the diverged seed (900) is left out: ODEtoODE's gain over its completed seeds is 11
+    assert claims.loc["O2O-F2-learns", "verdict"] == "holds"
+    assert "gain d = 11 " in claims.loc["O2O-F2-learns", "evidence"]
+    # DeepNet diverged everywhere: no completed run to rank ODEtoODE against
+    assert claims.loc["O2O-F2-top-two", "verdict"] == "not run"
 
 
 def test_mnistc_means_leave_out_and_list_the_runs_that_did_not_complete():

@@ -1,12 +1,13 @@
-"""ES RL report on synthetic records: final returns over seeds, the learned criterion, and the
-paper's ordinal claims checked claim by claim (holds / does not hold / not checked)."""
+"""ES RL report on synthetic records: final returns over seeds, and the paper's claims in the
+table tested by the ledger's rule (holds / contradicted / inconclusive / not run)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from odebench.report.rl import check_claims, learned, rl_markdown, rl_table
+from odebench.report.claims import experiment_verdicts
+from odebench.report.rl import rl_markdown, rl_table
 
 
 def _epochs(curves: dict[tuple[str, str], list[list[float]]]) -> pd.DataFrame:
@@ -27,53 +28,57 @@ def _summaries(epochs: pd.DataFrame, status: str = "completed") -> pd.DataFrame:
     return runs.assign(status=status, n_params=10)
 
 
-def _claims(table: pd.DataFrame) -> dict[str, str]:
-    frame = check_claims(table)
-    return dict(zip(frame["claim"], frame["verdict"], strict=True))
+def _claims(epochs: pd.DataFrame, runs: pd.DataFrame) -> dict[str, str]:
+    frame = experiment_verdicts(epochs, runs, "rl", "rl")
+    return dict(zip(frame["id"], frame["verdict"], strict=True))
 
 
-def test_table_means_gains_and_learned():
+def test_table_means_gains():
     epochs = _epochs({("HalfCheetah-v5", "odetoode"): [[0, 5, 10], [0, 7, 12]],
                       ("HalfCheetah-v5", "deepnet"): [[0, 0, 1], [0, -1, -2]]})
     table = rl_table(epochs, _summaries(epochs), ["odetoode", "deepnet"])
     ode = table[table["policy"] == "odetoode"].iloc[0]
     assert ode["final_return_mean"] == pytest.approx(11.0)
     assert ode["gain_mean"] == pytest.approx(11.0) and ode["env_steps_mean"] == 300
-    assert learned(ode)
-    assert not learned(table[table["policy"] == "deepnet"].iloc[0])  # gain -0.5
 
 
 def test_claims_hold_when_odetoode_leads_and_baselines_fail_somewhere():
     epochs = _epochs({
-        ("HalfCheetah-v5", "odetoode"): [[0, 10], [0, 12]],
-        ("HalfCheetah-v5", "deepnet"): [[0, 5], [0, 6]],
-        ("Swimmer-v5", "odetoode"): [[0, 8], [0, 9]],
-        ("Swimmer-v5", "deepnet"): [[0, 0], [0, 0.1]],   # does not learn on Swimmer
+        ("HalfCheetah-v5", "odetoode"): [[0, 10], [0, 12], [0, 11]],
+        ("HalfCheetah-v5", "deepnet"): [[0, 5], [0, 6], [0, 5.5]],
+        ("Swimmer-v5", "odetoode"): [[0, 8], [0, 9], [0, 8.5]],
+        ("Swimmer-v5", "deepnet"): [[0, -2], [0, -2.1], [0, -1.9]],  # got worse on Swimmer
     })
-    verdicts = _claims(rl_table(epochs, _summaries(epochs)))
-    assert verdicts["ODEtoODE is solely the best on Humanoid, HalfCheetah, Humanoid_Stand "
-                    "and Swimmer_15"] == "holds"
-    assert verdicts["ODEtoODE is one of the two best policies on the remaining tasks"] == \
-        "holds"
-    assert verdicts["ODEtoODE is the only policy that learns good policies for Humanoid"] == \
-        "not checked"
-    assert verdicts["every other policy class fails on at least one task"] == "holds"
+    verdicts = _claims(epochs, _summaries(epochs))
+    assert verdicts["O2O-F2-top-two"] == "holds"     # Swimmer: not one of the four named
+    assert verdicts["O2O-F2-sole-best"] == "not run"  # needs all four named tasks
+    assert verdicts["O2O-F2-others-fail"] == "holds"
+    assert verdicts["O2O-F2-learns"] == "holds"
 
 
-def test_claims_fail_when_a_baseline_wins():
+def test_claims_are_contradicted_when_a_baseline_wins():
     epochs = _epochs({
-        ("HalfCheetah-v5", "odetoode"): [[0, 1], [0, 2]],
-        ("HalfCheetah-v5", "baseode"): [[0, 10], [0, 11]],
-        ("Swimmer-v5", "odetoode"): [[0, 1], [0, 1]],
-        ("Swimmer-v5", "baseode"): [[0, 10], [0, 12]],
+        ("HalfCheetah-v5", "odetoode"): [[0, 1], [0, 2], [0, 1.5]],
+        ("HalfCheetah-v5", "baseode"): [[0, 10], [0, 11], [0, 10.5]],
+        ("Swimmer-v5", "odetoode"): [[0, 1], [0, 1.2], [0, 1.1]],
+        ("Swimmer-v5", "baseode"): [[0, 10], [0, 12], [0, 11]],
     })
-    table = rl_table(epochs, _summaries(epochs))
-    verdicts = _claims(table)
-    assert verdicts["ODEtoODE is solely the best on Humanoid, HalfCheetah, Humanoid_Stand "
-                    "and Swimmer_15"] == "does not hold"
-    assert verdicts["every other policy class fails on at least one task"] == "does not hold"
-    text = rl_markdown(table, check_claims(table), "rl")
-    assert "| HalfCheetah-v5 | BaseODE | 2 |" in text and "does not hold" in text
+    runs = _summaries(epochs)
+    verdicts = _claims(epochs, runs)
+    assert verdicts["O2O-F2-others-fail"] == "contradicted"  # BaseODE learned everywhere
+    table = rl_table(epochs, runs)
+    text = rl_markdown(table, experiment_verdicts(epochs, runs, "rl", "rl"), "rl")
+    assert "| HalfCheetah-v5 | BaseODE | 3 |" in text and "| O2O-F2-others-fail |" in text
+    assert "contradicted" in text
+
+
+def test_one_seed_leaves_the_comparisons_inconclusive():
+    epochs = _epochs({("Swimmer-v5", "odetoode"): [[0, 10]],
+                      ("Swimmer-v5", "deepnet"): [[0, 1]],
+                      ("Swimmer-v5", "baseode"): [[0, 5]]})
+    verdicts = _claims(epochs, _summaries(epochs))
+    assert verdicts["O2O-F2-top-two"] == "inconclusive"
+    assert verdicts["O2O-F2-learns"] == "inconclusive"
 
 
 def test_initial_return_is_theta0s_and_its_row_is_not_an_iteration():

@@ -140,11 +140,12 @@ def test_load_config_names_the_close_key_too(tmp_path):
         load_config(path)
 
 
-def _write_run(folder: Path, final: dict, status: str = "completed") -> Path:
+def _write_run(folder: Path, final: dict, status: str = "completed",
+               extra: dict | None = None) -> Path:
     folder.mkdir(parents=True)
     record = RunRecord(folder, "pointcloud", "hbnode", 0)
     record.write_summary(status=status, final=final,
-                         config={"run": "hbnode@tol=0.1", "model": "hbnode"})
+                         config={"run": "hbnode@tol=0.1", "model": "hbnode"}, extra=extra)
     return folder
 
 
@@ -154,6 +155,12 @@ def test_done_line_names_the_run_time_and_key_metric(tmp_path):
     assert done_line(folder) == ("finished pointcloud/hbnode@tol=0.1 seed 0 in 12.3 s: "
                                  "test acc 0.930, forward NFE 26")
     assert done_line(folder / "summary.json") == done_line(folder)
+
+
+def test_done_line_shows_the_job_wall_time_when_recorded(tmp_path):
+    folder = _write_run(tmp_path / "run", {"test_accuracy": 0.93, "total_seconds": 0.01},
+                        extra={"wall_seconds": 75.0})
+    assert done_line(folder).startswith("finished pointcloud/hbnode@tol=0.1 seed 0 in 1m15s:")
 
 
 def test_done_line_of_an_unreadable_summary_says_so_and_exits_zero(tmp_path):

@@ -21,7 +21,7 @@ def done_line(run: str | Path) -> str:
     try:
         summary = json.loads(path.read_text())
         final = summary["final"]
-        seconds = final.get("total_seconds", math.nan)
+        seconds = summary.get("wall_seconds", final.get("total_seconds", math.nan))
         run_key = summary.get("config", {}).get("run", summary["model"])
         return result_line(summary["experiment"], run_key, int(summary["seed"]),
                            str(summary["status"]), final, float(seconds))

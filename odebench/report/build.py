@@ -19,6 +19,7 @@ from odebench.records.run_record import (
     unplanned_runs,
 )
 from odebench.report import notes
+from odebench.report.claims import experiment_verdicts
 from odebench.report.figures import (
     IMAGE_PANELS,
     PANELS,
@@ -44,7 +45,7 @@ from odebench.report.odetoode import (
 from odebench.report.optim_flows import optim_markdown, optim_summary, plot_optim_figure
 from odebench.report.outcomes import with_outcome
 from odebench.report.reference import REFERENCES
-from odebench.report.rl import check_claims, rl_figure, rl_markdown, rl_table
+from odebench.report.rl import rl_figure, rl_markdown, rl_table
 from odebench.report.scope import (
     Scope,
     experiment_scope,
@@ -170,7 +171,8 @@ def build_table(results_dir: str | Path, experiment: str,
                                paper_why(scope))
     elif kind == "rl":  # final returns per (env, policy), then the paper's claims
         table = rl_table(epochs, runs, model_order)
-        text = rl_markdown(table, check_claims(table), experiment)
+        text = rl_markdown(table, experiment_verdicts(epochs, runs, experiment, kind),
+                           experiment)
     elif kind == "optim":  # final losses per (figure, problem, method)
         table = optim_summary(epochs.sort_values(["model", "epoch"]))
         text = optim_markdown(table, experiment)

@@ -4,10 +4,12 @@ evaluated on the run records of a profile, into ``results/<profile>/claims.{csv,
 A claim is data (:class:`~odebench.report.claim_types.Claim`): where the paper makes it, one
 sentence, the experiment and metric that test it, and a comparison kind (:data:`KINDS`) with
 its models, settings, threshold or margin. Every claim is evaluated on per-run records of
-completed runs only (:func:`load_records`); the verdict is ``holds``, ``does not hold`` or
-``not run`` (with the reason, e.g. the experiment is not in this profile, with the compute it
-needs). A claim naming a metric that the records of an experiment that did run do not have is
-an error (:class:`ClaimError`), never a silent ``not run``.
+completed runs only (:func:`load_records`), seed by seed (:mod:`odebench.report.claim_tests`,
+by the rule of :mod:`odebench.report.verdict_stats`): ``holds``, ``contradicted``,
+``inconclusive`` (with the seeds the measured spread would need), or ``not run`` (with the
+reason, e.g. the experiment is not in this profile, with the compute it needs). A claim naming
+a metric that the records of an experiment that did run do not have is an error
+(:class:`ClaimError`), never a silent ``not run``.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from odebench.records.atomic import atomic_write_text
+from odebench.report.claim_tests import NotRun, check_claim
 from odebench.report.claim_types import KINDS, Claim
 from odebench.report.outcomes import COMPLETED, outcome_text, with_outcome
 from odebench.report.tables import per_run, with_setting
+from odebench.report.verdict_stats import ALPHA, CONTRADICTED, HOLDS, INCONCLUSIVE
 
-HOLDS, FAILS, NOT_RUN = "holds", "does not hold", "not run"
+NOT_RUN = "not run"
+VERDICTS = (HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_RUN)
 
 
 class ClaimError(ValueError):
@@ -40,10 +44,11 @@ class Verdict:
     measured: str = ""
     runs: list[str] = field(default_factory=list)
     reason: str = ""
-
-
-class _NotRun(Exception):
-    pass
+    seeds: int = 0                       # the fewest seeds any of its comparisons had
+    effect: float = math.nan             # the deciding comparison's mean difference d
+    low: float = math.nan                # and its interval (1 − 2·ALPHA, two-sided)
+    high: float = math.nan
+    seeds_needed: int | None = None      # inconclusive: seeds the measured spread would need
 
 
 # ---------------------------------------------------------------------------- run records
@@ -182,244 +187,6 @@ def load_records(results_dir: str | Path, experiment: str,
     return records_from(epochs, runs, experiment, experiment_kind(runs))
 
 
-# ---------------------------------------------------------------------------- comparisons
-
-def _stem(value: str) -> str:
-    value = str(value).partition("=")[2] or str(value)
-    return value.replace("/", ".").split(".")[-1].split("-v")[0].lower()
-
-
-def _number(setting: str) -> float:
-    try:
-        return float(str(setting).partition("=")[2] or setting)
-    except ValueError:
-        return math.nan
-
-
-def _select_settings(available: Sequence[str], wanted: Sequence[str],
-                     exclude: Sequence[str] = ()) -> list[str]:
-    """The settings named by ``wanted`` (all when empty) less ``exclude``; :class:`_NotRun`
-    when a named one has no record."""
-    def match(selector: str) -> list[str]:
-        if selector in ("@min", "@max"):
-            numbers = {s: _number(s) for s in available if not math.isnan(_number(s))}
-            if not numbers:
-                return []
-            pick = (min if selector == "@min" else max)(numbers.values())
-            return [s for s, n in numbers.items() if n == pick]
-        return [s for s in available if s == selector or _stem(s) == selector.lower()
-                or str(s).partition("=")[2] == selector]
-
-    chosen = list(available) if not wanted else []
-    missing = []
-    for selector in wanted:
-        found = match(selector)
-        if not found:
-            missing.append(selector)
-        chosen += [s for s in found if s not in chosen]
-    if missing:
-        raise _NotRun(f"setting(s) {', '.join(missing)} not run in this profile")
-    dropped = {s for selector in exclude for s in match(selector)}
-    chosen = [s for s in chosen if s not in dropped]
-    if not chosen:
-        raise _NotRun("no setting left to compare")
-    return chosen
-
-
-def _fmt(number: float) -> str:
-    if number is None or (isinstance(number, float) and math.isnan(number)):
-        return "–"
-    return f"{number:.4g}"
-
-
-def _means(records: pd.DataFrame, metric: str) -> pd.Series:
-    """Mean of ``metric`` over runs per (setting, model), NaN-free."""
-    part = records.dropna(subset=[metric])
-    return part.groupby(["setting", "model"], sort=False)[metric].mean()
-
-
-def _beats(x: float, y: float, direction: str, margin: float) -> bool:
-    if direction == "lower":
-        return bool(x < y * (1 - margin)) if y >= 0 else bool(x < y * (1 + margin))
-    return bool(x > y * (1 + margin)) if y >= 0 else bool(x > y * (1 - margin))
-
-
-def _cells(claim: Claim, records: pd.DataFrame) -> list[tuple[str, dict[str, float]]]:
-    """(label, {subject: mean}) for each comparison the claim makes: per selected setting on
-    the model axis, per model in ``models`` on the setting axis."""
-    means = _means(records, claim.metric)
-    if means.empty:
-        raise _NotRun(f"no completed run recorded {claim.metric}")
-    settings = list(dict.fromkeys(means.index.get_level_values(0)))
-    if claim.axis == "model":
-        cells = []
-        for setting in _select_settings(settings, claim.settings, claim.exclude):
-            cells.append((setting or "–", dict(means.loc[setting])))
-        return cells
-    models = claim.models or tuple(dict.fromkeys(means.index.get_level_values(1)))
-    cells = []
-    for model in models:
-        part = means.xs(model, level=1) if model in means.index.get_level_values(1) else None
-        if part is None:
-            raise _NotRun(f"model {model} not in the records")
-        cells.append((model, dict(part)))
-    return cells
-
-
-def _resolve(subjects: Sequence[str], available: Sequence[str], axis: str) -> list[str]:
-    if axis == "model":
-        return [s for s in subjects if s in available]
-    return _select_settings(available, subjects)
-
-
-def _compare(claim: Claim, records: pd.DataFrame) -> tuple[bool, str]:
-    kind = claim.kind
-    if kind in ("within_bounds",):
-        return _within_bounds(claim, records)
-    if kind in ("learns_everywhere", "each_fails_somewhere", "fails_on"):
-        return _learning(claim, records)
-    cells = _cells(claim, records)
-    verdicts, evidence = [], []
-    wins, seen = 0, set()
-    for label, values in cells:
-        available = list(values)
-        a = _resolve(claim.a, available, claim.axis) if claim.a else available
-        if claim.axis == "model":
-            seen.update(s for s in claim.a if s in available)
-            if claim.a and not a:
-                continue  # none of a in this setting: compared where they ran
-        b = (_resolve(claim.b, available, claim.axis) if claim.b
-             else [s for s in available if s not in a])
-        shown = ", ".join(f"{s} {_fmt(values[s])}" for s in dict.fromkeys([*a, *b]))
-        if kind == "better":
-            if not b:
-                raise _NotRun(f"{', '.join(claim.b) or 'no other model'} has no completed "
-                              f"run to compare {', '.join(a)} with ({label})")
-            ok = all(_beats(values[x], values[y], claim.direction, claim.margin)
-                     for x in a for y in b)
-        elif kind in ("best_of", "wins"):
-            if not b:
-                raise _NotRun(f"nothing to compare {', '.join(a)} with ({label})")
-            best_a = (min if claim.direction == "lower" else max)(values[x] for x in a)
-            better_others = sum(_beats(values[y], best_a, claim.direction, 0.0)
-                                or values[y] == best_a for y in b)
-            ok = better_others < claim.top
-        elif kind == "ordering":
-            ordered = [values[s] for s in a]
-            steps = np.diff(ordered)
-            ok = bool(np.all(steps > 0) if claim.direction == "increasing"
-                      else np.all(steps < 0))
-            shown = " → ".join(f"{s} {_fmt(values[s])}" for s in a)
-        elif kind == "threshold":
-            assert claim.threshold is not None
-            ok = all((values[s] <= claim.threshold) if claim.direction == "lower"
-                     else (values[s] >= claim.threshold) for s in a)
-            shown = ", ".join(f"{s} {_fmt(values[s])}" for s in a) + (
-                f" ({'≤' if claim.direction == 'lower' else '≥'} {claim.threshold:g})")
-        else:  # pragma: no cover - validated
-            raise ClaimError(f"claim {claim.id}: unknown kind {kind!r}")
-        wins += ok
-        verdicts.append(ok)
-        if kind == "wins":
-            best = (min if claim.direction == "lower" else max)(values, key=values.get)
-            shown = f"best {best} {_fmt(values[best])}"
-        evidence.append(f"{label}: {shown}" if len(cells) > 1 or label != "–" else shown)
-    never = [s for s in claim.a if claim.axis == "model" and s not in seen]
-    if never:
-        raise _NotRun(f"{', '.join(never)} not in the records")
-    if not verdicts:
-        raise _NotRun("nothing to compare")
-    if kind == "wins":
-        needed = claim.threshold if claim.threshold is not None else 0.5
-        ok = wins >= needed * len(verdicts)
-        return ok, f"best in {wins}/{len(verdicts)} (needs ≥ {needed:.0%}); " + "; ".join(
-            evidence)
-    return all(verdicts), "; ".join(evidence)
-
-
-def _bound(records: pd.DataFrame, bound: str | float) -> pd.Series:
-    return records[bound] if isinstance(bound, str) else pd.Series(bound, index=records.index)
-
-
-def _within_bounds(claim: Claim, records: pd.DataFrame) -> tuple[bool, str]:
-    """Every record of the claim's models (in the selected settings) has the metric within
-    ``bounds``; for a (lower, upper) pair of min/max columns use ``metric = "<min>|<max>"``."""
-    part = _subset(claim, records)
-    low_col, _, high_col = claim.metric.partition("|")
-    high_col = high_col or low_col
-    lower, upper = claim.bounds or (-math.inf, math.inf)
-    low_ok = part[low_col] >= _bound(part, lower)
-    high_ok = part[high_col] <= _bound(part, upper)
-    ok = low_ok & high_ok
-    worst = []
-    for model, group in part.assign(ok=ok).groupby("model", sort=False):
-        worst.append(f"{model}: {int(group['ok'].sum())}/{len(group)} within, range "
-                     f"[{_fmt(group[low_col].min())}, {_fmt(group[high_col].max())}]")
-    return bool(ok.all()), "; ".join(worst)
-
-
-def _subset(claim: Claim, records: pd.DataFrame) -> pd.DataFrame:
-    part = records
-    if claim.a:
-        missing = [m for m in claim.a if m not in set(records["model"])]
-        if missing:
-            raise _NotRun(f"{', '.join(missing)} not in the records")
-        part = part[part["model"].isin(claim.a)]
-    settings = _select_settings(list(dict.fromkeys(part["setting"])), claim.settings,
-                                claim.exclude)
-    part = part[part["setting"].isin(settings)]
-    columns = [c for c in claim.metric.split("|")]
-    part = part.dropna(subset=columns)
-    if part.empty:
-        raise _NotRun(f"no completed run recorded {claim.metric}")
-    return part
-
-
-def _learning(claim: Claim, records: pd.DataFrame) -> tuple[bool, str]:
-    """ODEtoODE Fig. 2: a policy *learned* on an env by :func:`odebench.report.rl.learned`
-    (mean gain over seeds positive and above the seed spread of the final return)."""
-    from odebench.report.rl import learned
-
-    settings = _select_settings(list(dict.fromkeys(records["setting"])), claim.settings,
-                                claim.exclude)
-    part = records[records["setting"].isin(settings)]
-
-    def did_learn(env: str, model: str) -> bool | None:
-        group = part[(part["setting"] == env) & (part["model"] == model)]
-        if group.empty:
-            return None
-        row = pd.Series({"gain_mean": group["gain"].mean(),
-                         "final_return_std": group["final_return"].std(ddof=1)})
-        return learned(row)
-
-    models = list(claim.a) or sorted(set(part["model"]))
-    missing = [m for m in models if m not in set(part["model"])]
-    if missing:
-        raise _NotRun(f"{', '.join(missing)} not in the records")
-    if claim.kind == "learns_everywhere":
-        table = {(e, m): did_learn(e, m) for e in settings for m in models}
-        ok = all(v for v in table.values() if v is not None)
-        return ok, "; ".join(f"{m} on {e}: {'learned' if v else 'did not learn'}"
-                             for (e, m), v in table.items() if v is not None)
-    if claim.kind == "fails_on":
-        table = {(e, m): did_learn(e, m) for e in settings for m in models}
-        ok = not any(v for v in table.values() if v is not None)
-        return ok, "; ".join(f"{m} on {e}: {'learned' if v else 'did not learn'}"
-                             for (e, m), v in table.items() if v is not None)
-    others = [m for m in sorted(set(part["model"])) if m not in claim.b]
-    if len(settings) < 2:
-        raise _NotRun("needs more than one environment")
-    evidence, failing = [], []
-    for model in others:
-        failed = [e for e in settings if did_learn(e, model) is False]
-        evidence.append(f"{model}: fails on {', '.join(failed)}" if failed
-                        else f"{model}: learned everywhere")
-        failing.append(bool(failed))
-    if not failing:
-        raise _NotRun("no baseline was run")
-    return all(failing), "; ".join(evidence)
-
-
 # ---------------------------------------------------------------------------- the ledger
 
 def check_columns(claim: Claim, records: pd.DataFrame) -> None:
@@ -448,8 +215,8 @@ def evaluate(claim: Claim, records: pd.DataFrame | None, configured: bool = True
                        + (f" ({left_out})" if left_out else "") + need)
     check_columns(claim, records)
     try:
-        ok, measured = _compare(claim, records)
-    except _NotRun as why:
+        outcome = check_claim(claim, records)
+    except NotRun as why:
         return Verdict(NOT_RUN, reason=str(why)
                        + (f"; left out: {left_out}" if left_out else "") + need)
     used = sorted(set(records["run"])) if "run" in records else []
@@ -459,7 +226,27 @@ def evaluate(claim: Claim, records: pd.DataFrame | None, configured: bool = True
     elif claim.axis == "model" and claim.a and claim.kind in ("threshold", "within_bounds"):
         used = sorted(set(records.loc[records["model"].isin(claim.a), "run"]))
     reason = f"left out: {left_out}" if left_out else ""
-    return Verdict(HOLDS if ok else FAILS, measured, used, reason)
+    deciding = outcome.deciding
+    return Verdict(outcome.verdict, outcome.evidence, used, reason, outcome.seeds,
+                   *((deciding.effect, deciding.low, deciding.high, deciding.seeds_needed)
+                     if deciding else (math.nan, math.nan, math.nan, None)))
+
+
+def experiment_verdicts(epochs: pd.DataFrame, runs: pd.DataFrame, experiment: str,
+                        kind: str | None, claims: Sequence[Claim] | None = None) -> pd.DataFrame:
+    """The ledger's claims on one experiment, tested on its aggregate frames by the ledger's
+    rule: one row per claim (id, claim, verdict, evidence); for a table's claim section."""
+    from odebench.report.claims_data import CLAIMS
+
+    chosen = [c for c in (CLAIMS if claims is None else claims) if c.experiment == experiment]
+    records, left = (records_from(epochs, runs, experiment, kind) if not epochs.empty
+                     else (None, ""))
+    rows = []
+    for claim in chosen:
+        verdict = evaluate(claim, records, True, left)
+        rows.append({"id": claim.id, "claim": claim.sentence, "verdict": verdict.verdict,
+                     "evidence": verdict.measured or verdict.reason})
+    return pd.DataFrame(rows, columns=["id", "claim", "verdict", "evidence"])
 
 
 def validate(claims: Sequence[Claim]) -> None:
@@ -494,6 +281,9 @@ def claims_table(claims: Sequence[Claim], records: Mapping[str, tuple[pd.DataFra
         rows.append({"id": claim.id, "paper": claim.paper, "where": claim.where,
                      "claim": claim.sentence, "experiment": claim.experiment,
                      "metric": claim.metric, "kind": claim.kind, "verdict": verdict.verdict,
+                     "seeds": verdict.seeds, "effect": verdict.effect,
+                     "effect_low": verdict.low, "effect_high": verdict.high,
+                     "seeds_needed": verdict.seeds_needed,
                      "measured": verdict.measured, "runs": " ".join(verdict.runs),
                      "reason": verdict.reason,
                      "needs": claim.needs.text() if claim.needs else "",
@@ -501,23 +291,40 @@ def claims_table(claims: Sequence[Claim], records: Mapping[str, tuple[pd.DataFra
     return pd.DataFrame(rows)
 
 
-def claims_markdown(table: pd.DataFrame, profile: str) -> str:
+RULE = (f"Each claim is tested seed by seed: every comparison it makes is a per-seed "
+        f"difference d (paired by seed where both sides ran the same seeds, else Welch) that "
+        f"the claim says is positive; its {100 * (1 - 2 * ALPHA):.0f} % t-interval decides: "
+        f"**holds** when the interval lies above 0, **contradicted** when below, "
+        f"**inconclusive** otherwise (a tie included; a comparison on one seed is always "
+        f"inconclusive). A claim of several comparisons holds when all hold and is "
+        f"contradicted when any is. The measured column gives each model's mean, the deciding "
+        f"d with its interval and seeds, and for an inconclusive claim the seeds its spread "
+        f"would need.")
+TOY_NOTE = ("**Toy scale.** This profile runs every experiment at toy size (few epochs, one "
+            "seed, stand-in data): its verdicts check that the pipeline works, not the "
+            "papers' claims.")
+
+
+def claims_markdown(table: pd.DataFrame, profile: str, toy: bool = False) -> str:
+    """The ledger as Markdown: the counts per verdict, the rule, one table per paper;
+    ``toy``: the profile is toy scale, said at the top."""
     counts = table["verdict"].value_counts()
     lines = [f"# Claims ledger ({profile} profile)", "",
-             "Each claim of the papers' result sections, tested on the completed runs of this "
-             "profile (means over seeds). " + ", ".join(
-                 f"{counts.get(v, 0)} {v}" for v in (HOLDS, FAILS, NOT_RUN)) + ".", ""]
+             *([TOY_NOTE, ""] if toy else []),
+             f"{len(table)} claims: " + ", ".join(f"{counts.get(v, 0)} {v}"
+                                                   for v in VERDICTS) + ".", "", RULE, ""]
     for paper, part in table.groupby("paper", sort=False):
-        lines += [f"## {paper}", "", "| id | where | claim | verdict | measured | runs |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"## {paper}", "", "| id | where | claim | verdict | seeds | measured | runs |",
+                  "|---|---|---|---|---|---|---|"]
         for _, r in part.iterrows():
             verdict = r["verdict"] + (f" ({r['reason']})" if r["reason"] else "")
             runs = r["runs"].split()
             shown = (", ".join(runs[:4]) + (f" … ({len(runs)} runs)" if len(runs) > 4 else "")
                      if runs else "–")
+            seeds = str(int(r["seeds"])) if r["verdict"] != NOT_RUN and r["seeds"] else "–"
             cells = [r["id"], r["where"], r["claim"] + (f" *Test:* {r['note']}"
                                                         if r["note"] else ""),
-                     verdict, r["measured"] or "–", shown]
+                     verdict, seeds, r["measured"] or "–", shown]
             lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -525,7 +332,8 @@ def claims_markdown(table: pd.DataFrame, profile: str) -> str:
 
 def build_claims(results_dir: str | Path, configured: Sequence[str], profile: str = "",
                  claims: Sequence[Claim] | None = None,
-                 plans: Mapping[str, Sequence[str]] | None = None) -> dict[str, Path]:
+                 plans: Mapping[str, Sequence[str]] | None = None,
+                 toy: bool = False) -> dict[str, Path]:
     """Evaluate the ledger on ``results_dir``'s aggregates and write ``claims.csv`` and
     ``claims.md`` there atomically. ``configured``: the experiments of the profile;
     ``plans``: their planned ``<run>/seed<k>`` folders (rows of other runs are left out).
@@ -549,5 +357,5 @@ def build_claims(results_dir: str | Path, configured: Sequence[str], profile: st
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
     atomic_write_text(outputs["csv"], buffer.getvalue())
-    atomic_write_text(outputs["md"], claims_markdown(table, profile or results_dir.name))
+    atomic_write_text(outputs["md"], claims_markdown(table, profile or results_dir.name, toy))
     return outputs

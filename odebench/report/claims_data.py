@@ -343,7 +343,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("O2O-F2-others-fail", O2O, "Fig. 2 (Sec. 5.1.3)",
           "Every other policy class fails on at least one task.", "rl", "final_return",
           "each_fails_somewhere", b=("odetoode",), needs=CPU_RL,
-          note="learned: mean gain > 0 and > seed std of the final return"),
+          note="ours: a policy fails on a task when its ES gain (final − initial return) is "
+               "negative beyond doubt over seeds; learned when positive beyond doubt"),
     Claim("O2O-F2-learns", O2O, "Fig. 2 (Sec. 5.1.3)",
           "ODEtoODE learns on every task (implied by the claims above).", "rl", "final_return",
           "learns_everywhere", a=("odetoode",), needs=CPU_RL),

@@ -8,9 +8,7 @@ import html
 from pathlib import Path
 
 from odebench.records.atomic import atomic_write_text
-from odebench.report.claims import FAILS, HOLDS, NOT_RUN
-
-VERDICTS = (HOLDS, FAILS, NOT_RUN)
+from odebench.report.claims import VERDICTS
 
 
 class LedgerError(ValueError):
@@ -18,7 +16,8 @@ class LedgerError(ValueError):
 
 
 def verdict_counts(ledger: str | Path) -> dict[str, int]:
-    """Claims per verdict of ``ledger`` (a claims.csv): holds, does not hold, not run (each
+    """Claims per verdict of ``ledger`` (a claims.csv): holds, contradicted, inconclusive,
+    not run (each
     present, 0 or more), then any other verdict found, in order of first appearance."""
     path = Path(ledger)
     if not path.is_file():
@@ -44,7 +43,7 @@ def verdict_counts(ledger: str | Path) -> dict[str, int]:
 
 
 def counts_sentence(counts: dict[str, int]) -> str:
-    """``99 claims: 3 holds, 1 does not hold, 95 not run`` (plain text)."""
+    """``99 claims: 3 holds, 1 contradicted, 5 inconclusive, 90 not run`` (plain text)."""
     total = sum(counts.values())
     noun = "claim" if total == 1 else "claims"
     return f"{total} {noun}: " + ", ".join(f"{n} {verdict}" for verdict, n in counts.items())

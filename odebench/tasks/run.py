@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +247,7 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     folder = run_dir(results_dir, experiment, key, seed)
     identity = run_identity(config, experiment, task, key, model, seed, settings, device)
     created = _missing_parents(folder)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
     try:
         claim_run_folder(folder, identity, results_dir, notice)
         record = RunRecord(folder, experiment, model, seed)
@@ -255,13 +256,14 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     except BaseException:
         _remove_if_unused(folder, created)
         raise
+    wall = time.perf_counter() - started  # this invocation's (a resumed run: since resuming)
     summary = record.write_summary(
         status=outcome.status, final=outcome.final, device=str(device),
         config={"experiment": experiment, "task": task.NAME, "model": model, "run": key,
                 **settings, "profile": config.get("profile"), "device": str(device)},
-        extra={"setup": settings["setup"], "fingerprint": fingerprint(identity), **extra})
-    notice(result_line(experiment, key, seed, outcome.status, outcome.final,
-                       time.perf_counter() - started))
+        extra={"setup": settings["setup"], "fingerprint": fingerprint(identity),
+               "started_at": started_at, "wall_seconds": round(wall, 3), **extra})
+    notice(result_line(experiment, key, seed, outcome.status, outcome.final, wall))
     return summary
 
 

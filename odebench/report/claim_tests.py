@@ -1,0 +1,349 @@
+"""How each kind of claim (:data:`~odebench.report.claim_types.KINDS`) is tested on the
+per-seed records of its experiment, by the rule of :mod:`odebench.report.verdict_stats`:
+every comparison a claim makes is taken seed by seed (paired where the seeds match) and
+decided at α = 0.05 one-sided; the claim's verdict combines them (all must hold, or a count).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import pandas as pd
+
+from odebench.report.claim_types import Claim
+from odebench.report.verdict_stats import (
+    CONTRADICTED,
+    HOLDS,
+    INCONCLUSIVE,
+    Comparison,
+    all_of,
+    beats,
+    count_of,
+    one_sample,
+    within,
+)
+
+
+class NotRun(Exception):
+    """The records cannot test the claim (a model, setting or metric missing): the reason."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A claim's outcome on records: the verdict, the comparison that decided it, the evidence
+    text, and the fewest seeds any comparison had."""
+
+    verdict: str
+    deciding: Comparison | None
+    evidence: str
+    seeds: int
+
+
+Values = dict[int, float]  # seed -> value
+
+
+def _stem(value: str) -> str:
+    value = str(value).partition("=")[2] or str(value)
+    return value.replace("/", ".").split(".")[-1].split("-v")[0].lower()
+
+
+def _number(setting: str) -> float:
+    try:
+        return float(str(setting).partition("=")[2] or setting)
+    except ValueError:
+        return math.nan
+
+
+def _select_settings(available: Sequence[str], wanted: Sequence[str],
+                     exclude: Sequence[str] = ()) -> list[str]:
+    """The settings named by ``wanted`` (all when empty) less ``exclude``; :class:`NotRun`
+    when a named one has no record."""
+    def match(selector: str) -> list[str]:
+        if selector in ("@min", "@max"):
+            numbers = {s: _number(s) for s in available if not math.isnan(_number(s))}
+            if not numbers:
+                return []
+            pick = (min if selector == "@min" else max)(numbers.values())
+            return [s for s, n in numbers.items() if n == pick]
+        return [s for s in available if s == selector or _stem(s) == selector.lower()
+                or str(s).partition("=")[2] == selector]
+
+    chosen = list(available) if not wanted else []
+    missing = []
+    for selector in wanted:
+        found = match(selector)
+        if not found:
+            missing.append(selector)
+        chosen += [s for s in found if s not in chosen]
+    if missing:
+        raise NotRun(f"setting(s) {', '.join(missing)} not run in this profile")
+    dropped = {s for selector in exclude for s in match(selector)}
+    chosen = [s for s in chosen if s not in dropped]
+    if not chosen:
+        raise NotRun("no setting left to compare")
+    return chosen
+
+
+def _fmt(number: float) -> str:
+    if number is None or (isinstance(number, float) and math.isnan(number)):
+        return "–"
+    return f"{number:.4g}"
+
+
+def _fmt(number: float) -> str:
+    if number is None or (isinstance(number, float) and math.isnan(number)):
+        return "–"
+    return f"{number:.4g}"
+
+
+def _mean(values: Values) -> float:
+    return float(sum(values.values()) / len(values)) if values else math.nan
+
+
+def _per_seed(records: pd.DataFrame, metric: str) -> dict[tuple[str, str], Values]:
+    """{(setting, model): {seed: value}} of ``metric`` over the completed runs."""
+    part = records.dropna(subset=[metric])
+    out: dict[tuple[str, str], Values] = {}
+    for (setting, model), group in part.groupby(["setting", "model"], sort=False):
+        out[(setting, model)] = {int(s): float(v) for s, v in zip(group["seed"], group[metric],
+                                                                  strict=True)}
+    return out
+
+
+def _cells(claim: Claim, records: pd.DataFrame) -> list[tuple[str, dict[str, Values]]]:
+    """(label, {subject: per-seed values}) for each comparison the claim makes: per selected
+    setting on the model axis, per model in ``models`` on the setting axis."""
+    values = _per_seed(records, claim.metric)
+    if not values:
+        raise NotRun(f"no completed run recorded {claim.metric}")
+    settings = list(dict.fromkeys(s for s, _ in values))
+    if claim.axis == "model":
+        return [(setting or "–", {m: v for (s, m), v in values.items() if s == setting})
+                for setting in _select_settings(settings, claim.settings, claim.exclude)]
+    models = claim.models or tuple(dict.fromkeys(m for _, m in values))
+    cells = []
+    for model in models:
+        part = {s: v for (s, m), v in values.items() if m == model}
+        if not part:
+            raise NotRun(f"model {model} not in the records")
+        cells.append((model, part))
+    return cells
+
+
+def _resolve(subjects: Sequence[str], available: Sequence[str], axis: str) -> list[str]:
+    if axis == "model":
+        return [s for s in subjects if s in available]
+    return _select_settings(available, subjects)
+
+
+def _deciding(parts: Sequence[Comparison], verdict: str) -> Comparison | None:
+    """The comparison that decided a verdict: the weakest that holds, the strongest against,
+    or the one that needs the most seeds."""
+    if not parts:
+        return None
+    if verdict == HOLDS:
+        return min(parts, key=lambda p: p.low if math.isfinite(p.low) else p.effect)
+    if verdict == CONTRADICTED:
+        against = [p for p in parts if p.outcome == CONTRADICTED] or list(parts)
+        return min(against, key=lambda p: p.high if math.isfinite(p.high) else p.effect)
+    open_ = [p for p in parts if p.outcome == INCONCLUSIVE] or list(parts)
+    return max(open_, key=lambda p: p.seeds_needed or 0)
+
+
+def _best_of(claim: Claim, values: dict[str, Values], a: list[str],
+             b: list[str]) -> tuple[str, list[Comparison], str]:
+    """``a`` (its best model by mean) among the best ``top``: fewer than ``top`` of ``b`` may
+    be at least as good; each other model compared with it seed by seed."""
+    pick = min if claim.direction == "lower" else max
+    best = pick(a, key=lambda s: _mean(values[s]))
+    parts = [beats(values[best], values[y], claim.direction) for y in b]
+    verdict = count_of([p.outcome for p in parts], len(b) - claim.top + 1)
+    shown = ", ".join(f"{s} {_fmt(_mean(values[s]))}" for s in dict.fromkeys([*a, *b]))
+    return verdict, parts, shown
+
+
+def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
+    """The outcome of a ``better``, ``best_of``, ``wins``, ``ordering`` or ``threshold``
+    claim (the others: :func:`check_claim`)."""
+    kind = claim.kind
+    cells = _cells(claim, records)
+    verdicts, evidence, everything = [], [], []
+    seen: set[str] = set()
+    for label, values in cells:
+        available = list(values)
+        a = _resolve(claim.a, available, claim.axis) if claim.a else available
+        if claim.axis == "model":
+            seen.update(s for s in claim.a if s in available)
+            if claim.a and not a:
+                continue  # none of a in this setting: compared where they ran
+        b = (_resolve(claim.b, available, claim.axis) if claim.b
+             else [s for s in available if s not in a])
+        shown = ", ".join(f"{s} {_fmt(_mean(values[s]))}" for s in dict.fromkeys([*a, *b]))
+        if kind == "better":
+            if not b:
+                raise NotRun(f"{', '.join(claim.b) or 'no other model'} has no completed "
+                             f"run to compare {', '.join(a)} with ({label})")
+            parts = [beats(values[x], values[y], claim.direction, claim.margin)
+                     for x in a for y in b]
+            verdict = all_of(parts)
+        elif kind in ("best_of", "wins"):
+            if not b:
+                raise NotRun(f"nothing to compare {', '.join(a)} with ({label})")
+            verdict, parts, shown = _best_of(claim, values, a, b)
+            if kind == "wins":
+                pick = min if claim.direction == "lower" else max
+                best = pick(values, key=lambda s: _mean(values[s]))
+                shown = f"best {best} {_fmt(_mean(values[best]))}"
+        elif kind == "ordering":
+            step = "higher" if claim.direction == "increasing" else "lower"
+            parts = [beats(values[nxt], values[prev], step) for prev, nxt in pairwise(a)]
+            verdict = all_of(parts)
+            shown = " → ".join(f"{s} {_fmt(_mean(values[s]))}" for s in a)
+        elif kind == "threshold":
+            assert claim.threshold is not None
+            parts = [within(values[s], claim.threshold, claim.direction) for s in a]
+            verdict = all_of(parts)
+            shown = ", ".join(f"{s} {_fmt(_mean(values[s]))}" for s in a) + (
+                f" ({'≤' if claim.direction == 'lower' else '≥'} {claim.threshold:g})")
+        else:  # pragma: no cover - validated
+            raise ValueError(f"claim {claim.id}: unknown kind {kind!r}")
+        verdicts.append(verdict)
+        everything += parts
+        decided = _deciding(parts, verdict)
+        detail = f"{shown}; {verdict}" + (f": {decided.text()}" if decided else "")
+        evidence.append(f"{label}: {detail}" if len(cells) > 1 or label != "–" else detail)
+    never = [s for s in claim.a if claim.axis == "model" and s not in seen]
+    if never:
+        raise NotRun(f"{', '.join(never)} not in the records")
+    if not verdicts:
+        raise NotRun("nothing to compare")
+    seeds = min((p.n for p in everything), default=0)
+    if kind == "wins":
+        share = claim.threshold if claim.threshold is not None else 0.5
+        needed = math.ceil(share * len(verdicts))
+        verdict = count_of(verdicts, needed)
+        wins = sum(v == HOLDS for v in verdicts)
+        return Outcome(verdict, _deciding(everything, verdict),
+                       f"best in {wins}/{len(verdicts)} settings beyond doubt (needs "
+                       f"≥ {needed}); " + "; ".join(evidence), seeds)
+    verdict = all_of([_as_comparison(v) for v in verdicts])
+    return Outcome(verdict, _deciding(everything, verdict), "; ".join(evidence), seeds)
+
+
+def _as_comparison(verdict: str) -> Comparison:
+    return Comparison(verdict, math.nan, math.nan, math.nan, 0, True)
+
+
+def _bound(records: pd.DataFrame, bound: str | float) -> pd.Series:
+    return records[bound] if isinstance(bound, str) else pd.Series(bound, index=records.index)
+
+
+def _within_bounds(claim: Claim, records: pd.DataFrame) -> Outcome:
+    """Every record of the claim's models (in the selected settings) has the metric within
+    ``bounds`` (for a (lower, upper) pair of min/max columns ``metric = "<min>|<max>"``): a
+    statement about each run, so holds when every run is within and contradicted when any
+    run is outside."""
+    part = _subset(claim, records)
+    low_col, _, high_col = claim.metric.partition("|")
+    high_col = high_col or low_col
+    lower, upper = claim.bounds or (-math.inf, math.inf)
+    ok = (part[low_col] >= _bound(part, lower)) & (part[high_col] <= _bound(part, upper))
+    worst = []
+    for model, group in part.assign(ok=ok).groupby("model", sort=False):
+        worst.append(f"{model}: {int(group['ok'].sum())}/{len(group)} within, range "
+                     f"[{_fmt(group[low_col].min())}, {_fmt(group[high_col].max())}]")
+    seeds = int(part["seed"].nunique()) if "seed" in part else len(part)
+    verdict = HOLDS if bool(ok.all()) else CONTRADICTED
+    return Outcome(verdict, None, f"{verdict}: " + "; ".join(worst)
+                   + f" ({len(part)} records, every one checked)", seeds)
+
+
+def _subset(claim: Claim, records: pd.DataFrame) -> pd.DataFrame:
+    part = records
+    if claim.a:
+        missing = [m for m in claim.a if m not in set(records["model"])]
+        if missing:
+            raise NotRun(f"{', '.join(missing)} not in the records")
+        part = part[part["model"].isin(claim.a)]
+    settings = _select_settings(list(dict.fromkeys(part["setting"])), claim.settings,
+                                claim.exclude)
+    part = part[part["setting"].isin(settings)]
+    part = part.dropna(subset=claim.metric.split("|"))
+    if part.empty:
+        raise NotRun(f"no completed run recorded {claim.metric}")
+    return part
+
+
+def learning(gains: Sequence[float]) -> Comparison:
+    """Whether a policy learned on an environment: its ES gain (final − initial return) is
+    positive beyond doubt (holds), negative beyond doubt (contradicted: it got worse), or
+    neither (inconclusive)."""
+    return one_sample(list(gains))
+
+
+def _learning(claim: Claim, records: pd.DataFrame) -> Outcome:
+    """ODEtoODE Fig. 2: which policies learned on which environments (:func:`learning`)."""
+    settings = _select_settings(list(dict.fromkeys(records["setting"])), claim.settings,
+                                claim.exclude)
+    part = records[records["setting"].isin(settings)]
+
+    def learned(env: str, model: str) -> Comparison | None:
+        group = part[(part["setting"] == env) & (part["model"] == model)]
+        return None if group.empty else learning(group["gain"].tolist())
+
+    models = list(claim.a) or sorted(set(part["model"]))
+    missing = [m for m in models if m not in set(part["model"])]
+    if missing:
+        raise NotRun(f"{', '.join(missing)} not in the records")
+
+    def word(c: Comparison) -> str:
+        return {HOLDS: "learned", CONTRADICTED: "got worse"}.get(c.outcome, "undecided")
+
+    if claim.kind in ("learns_everywhere", "fails_on"):
+        table = {(e, m): learned(e, m) for e in settings for m in models}
+        parts = [c for c in table.values() if c is not None]
+        if claim.kind == "learns_everywhere":
+            verdict = all_of(parts)
+        else:  # fails on: no policy learned (a gain that is not positive beyond doubt)
+            verdict = (CONTRADICTED if any(c.outcome == HOLDS for c in parts)
+                       else HOLDS if all(c.outcome == CONTRADICTED for c in parts)
+                       else INCONCLUSIVE)
+        text = "; ".join(f"{m} on {e}: {word(c)} (gain {c.text()})"
+                         for (e, m), c in table.items() if c is not None)
+        return Outcome(verdict, _deciding(parts, verdict), text, min(c.n for c in parts))
+    others = [m for m in sorted(set(part["model"])) if m not in claim.b]
+    if len(settings) < 2:
+        raise NotRun("needs more than one environment")
+    if not others:
+        raise NotRun("no baseline was run")
+    outcomes, evidence, parts = [], [], []
+    for model in others:
+        cells = {e: learned(e, model) for e in settings}
+        cells = {e: c for e, c in cells.items() if c is not None}
+        parts += cells.values()
+        failed = [e for e, c in cells.items() if c.outcome == CONTRADICTED]
+        if failed:
+            outcomes.append(HOLDS)
+            evidence.append(f"{model}: got worse on {', '.join(failed)}")
+        elif cells and all(c.outcome == HOLDS for c in cells.values()):
+            outcomes.append(CONTRADICTED)
+            evidence.append(f"{model}: learned everywhere")
+        else:
+            outcomes.append(INCONCLUSIVE)
+            evidence.append(f"{model}: " + ", ".join(f"{e} {word(c)}" for e, c in cells.items()))
+    verdict = all_of([_as_comparison(o) for o in outcomes])
+    return Outcome(verdict, _deciding(parts, verdict), "; ".join(evidence),
+                   min((c.n for c in parts), default=0))
+
+
+def check_claim(claim: Claim, records: pd.DataFrame) -> Outcome:
+    """The outcome of any claim on its experiment's per-run records (:class:`NotRun` when
+    they cannot test it)."""
+    if claim.kind == "within_bounds":
+        return _within_bounds(claim, records)
+    if claim.kind in ("learns_everywhere", "each_fails_somewhere", "fails_on"):
+        return _learning(claim, records)
+    return compare(claim, records)

@@ -1,0 +1,95 @@
+"""Reference pieces: a profile's jobs split into named targets, each recorded with its machine,
+versions and wall time when done (odebench/tasks/pieces.py, workflow/rules/reference.smk)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from odebench.cli import main
+from odebench.config import ConfigError, load_config
+from odebench.tasks.pieces import check_pieces, piece_jobs, piece_record, piece_summaries
+from odebench.tasks.run import run_one
+from tests.helpers import REPO, copy_workflow, snakemake, write_config
+
+POINTCLOUD = {"setup": "hbnode2021", "models": ["node", "hbnode"], "seeds": 3, "epochs": 2,
+              "tol": 1.0e-3, "n_train": 20, "batch_size": 20, "dtype": "float64"}
+
+
+def _config(tmp_path, pieces):
+    return load_config(write_config(tmp_path, tmp_path / "results",
+                                    {"pointcloud": POINTCLOUD}, pieces=pieces))
+
+
+def test_pieces_select_their_seeds(tmp_path):
+    config = _config(tmp_path, {"a": {"pointcloud": [0, 1]}, "b": {"pointcloud": [2]}})
+    check_pieces(config)
+    assert [(j.key, j.seed) for j in piece_jobs(config, "a")["pointcloud"]] == [
+        ("node", 0), ("node", 1), ("hbnode", 0), ("hbnode", 1)]
+    assert len(piece_summaries(config, "b", tmp_path)) == 2
+
+
+@pytest.mark.parametrize("pieces, message", [
+    ({"a": {"pointcloud": [0, 1]}, "b": {"pointcloud": [1, 2]}},
+     "pointcloud/node/seed1 is in both 'a' and 'b'"),
+    ({"a": {"pointcloud": [0]}}, "4 job(s) of 'pointcloud' are in no piece"),
+    ({"a": {"pointcloud": [0, 1, 2, 7]}}, "seed(s) [7] are not among the experiment's seeds"),
+    ({"a": {"pointcloud": "all", "mnist": "all"}}, "experiment 'mnist' is not configured"),
+])
+def test_a_bad_piece_is_one_line_naming_it(tmp_path, pieces, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_pieces(_config(tmp_path, pieces))
+
+
+def test_unknown_piece_lists_the_pieces(tmp_path):
+    config = _config(tmp_path, {"a": {"pointcloud": "all"}})
+    with pytest.raises(ConfigError, match="no piece 'z'; valid: a"):
+        piece_jobs(config, "z")
+
+
+def test_piece_values_are_checked_by_the_schema(tmp_path):
+    with pytest.raises(ConfigError, match="pieces"):
+        _config(tmp_path, {"a": {"pointcloud": "some"}})
+
+
+def test_piece_record_holds_runs_machine_versions_and_wall_time(tmp_path, capsys):
+    path = write_config(tmp_path, tmp_path / "results", {"pointcloud": {**POINTCLOUD, "seeds": 1}},
+                        pieces={"only": {"pointcloud": "all"}})
+    config = load_config(path)
+    with pytest.raises(ConfigError, match="run the piece first"):
+        piece_record(config, "only", tmp_path / "results")
+    for model in ("node", "hbnode"):
+        run_one(config, "pointcloud", model, 0, log=lambda _m: None)
+    assert main(["piece", "--config", str(path), "--name", "only"]) == 0
+    assert capsys.readouterr().out.startswith("piece only: 2 runs {'completed': 2}, span ")
+    record = json.loads((tmp_path / "results/pieces/only.json").read_text())
+    assert record["runs"] == 2 and record["statuses"] == {"completed": 2}
+    assert 0 < record["job_seconds"] <= record["span_seconds"] + 1.0
+    assert record["machine"]["cores"] >= 1 and record["versions"]["torch"]
+    assert [r["run"] for r in record["run_list"]] == ["pointcloud/node/seed0",
+                                                      "pointcloud/hbnode/seed0"]
+
+
+@pytest.mark.slow
+def test_a_piece_is_a_snakemake_target_that_trains_only_its_runs(tmp_path):
+    config = yaml.safe_load(write_config(tmp_path, "results/test", {"pointcloud": POINTCLOUD},
+                                         pieces={"first": {"pointcloud": [0]},
+                                                 "rest": {"pointcloud": [1, 2]}}).read_text())
+    (tmp_path / "wf").mkdir()
+    work = copy_workflow(tmp_path / "wf", {"pieces": config})
+    done = snakemake(work, "--cores", "2", "results/test/pieces/first.json",
+                     "--configfile", "config/pieces.yaml")
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = sorted(p.parent.name + "/" + p.name for p in (work / "results/test/runs/pointcloud")
+                  .glob("*/seed*"))
+    assert runs == ["hbnode/seed0", "node/seed0"]
+    record = json.loads((work / "results/test/pieces/first.json").read_text())
+    assert record["runs"] == 2 and record["piece"] == "first"
+    assert "piece first: 2 runs" in done.stdout + done.stderr
+
+
+def test_reference_config_assigns_every_job_to_one_piece():
+    check_pieces(load_config(REPO / "config" / "reference.yaml"))
