@@ -5,7 +5,7 @@ PIP     := $(PY) -m pip
 CORES   ?= all
 PROFILE_CONFIG ?=
 
-.PHONY: venv install install-check smoke paper report claims reference gpu-check test lint bench clean
+.PHONY: venv install install-check smoke paper report claims reference reference-report gpu-check test lint bench clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -62,6 +62,12 @@ reference: install
 	$$($(PY) -c 'import yaml; print(", ".join(yaml.safe_load(open("$(REFERENCE_CONFIG)"))["pieces"]))')"; exit 2; }
 	$(VENV)/bin/snakemake --cores 2 --workflow-profile workflow/profiles/default \
 	  $(REFERENCE_DIR)/pieces/$(PIECE).json --configfile $(REFERENCE_CONFIG)
+
+## make reference-report: tables, figures and the claims ledger of the committed reference
+## (results/reference/papers/) rebuilt from its run records, no training
+reference-report: install
+	$(VENV)/bin/odebench report --config $(REFERENCE_CONFIG)
+	$(VENV)/bin/odebench claims --config $(REFERENCE_CONFIG)
 
 ## make gpu-check: CUDA vs CPU for one model of each family, timed paper-profile MNIST and
 ## CIFAR10 slices with NFE, a record under results/reference/gpu/ (`GPU_CHECK_ARGS=--dry`: CPU)

@@ -184,6 +184,23 @@ def _claims(args: argparse.Namespace) -> None:
     print("claims: " + ", ".join(str(p) for p in outputs.values()))
 
 
+def _compare(args: argparse.Namespace) -> None:
+    """The results folder against the reference, per table cell and claim: compare.{csv,md}."""
+    from odebench.report.compare import compare, summary_lines, write_compare
+
+    config = load_config(args.config)
+    results_dir = Path(args.results_dir or config["results_dir"])
+    reference = Path(args.reference or "results/reference/papers")
+    if args.reference is None and not reference.is_dir():
+        reference = REPO_ROOT / reference  # the checkout's committed reference
+    notes: list[str] = []
+    cells, claims = compare(results_dir, reference, _experiments(args, config),
+                            config=args.config, log=notes.append)
+    paths = write_compare(results_dir, reference, cells, claims, notes)
+    print("\n".join([*notes, *summary_lines(cells, claims)]))
+    print("compare: " + ", ".join(str(p) for p in paths.values()))
+
+
 def _piece(args: argparse.Namespace) -> None:
     """A finished reference piece's record: pieces/<name>.json (runs, machine, wall time)."""
     from odebench.tasks.pieces import piece_record, write_piece_record
@@ -257,6 +274,12 @@ def parser() -> argparse.ArgumentParser:
                            "(the form README.md quotes)")
     command("claims", "claims.csv and claims.md: the papers' claims checked on the "
             "aggregates", _claims, experiments=False)
+    compare = command("compare", "the results folder against the reference per table cell "
+                      "(mean outside the reference's spread) and per claim: compare.csv, "
+                      "compare.md", _compare)
+    compare.add_argument("--reference", default=None,
+                         help="the reference results folder; default: results/reference/papers"
+                              " (of the working directory, else of the checkout)")
     cost = command("cost", "estimate a profile's cost: every job run for a slice of its "
                    "length, timed and scaled (cost.csv, cost.md)", _cost)
     cost.add_argument("--slice", type=int, default=2,

@@ -25,7 +25,8 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "docs/DESIGN.md", "docs/DATA.md", "docs/FAULTS.md", "docs/PAPERS.md")
+DOCS = ("README.md", "docs/DESIGN.md", "docs/DATA.md", "docs/FAULTS.md", "docs/PAPERS.md",
+        "docs/CLAIMS.md")
 RUNNABLE = "<!-- runnable -->"
 PATH_ROOTS = ("odebench/", "config/", "workflow/", "benchmarks/", "tools/", "docs/", "tests/")
 PLACEHOLDER = re.compile(r"<[^>]*>|…|\.\.\.")
@@ -192,7 +193,7 @@ def check(quote: Quote) -> list[str]:
     if head.endswith("python") and len(words) > 1 and words[1].endswith(".py"):
         return _check_path(words[1])
     if len(words) == 1 and head.startswith(PATH_ROOTS):
-        return _check_path(head)
+        return _check_path(head.split("::")[0])  # tests/x.py::test_name: the file
     if len(words) == 1 and re.fullmatch(r"odebench(\.\w+)+(:\w+)?", head):
         return _check_module(head)
     return []

@@ -31,6 +31,10 @@ STATUS_NFE_CAP = "stopped: NFE cap"
 STATUS_DIVERGED = "diverged"
 STATUS_RUNNING = "running"
 
+# Version of the run-record layout, written into every summary.json as "records_schema";
+# bump it when a record changes meaning. Summaries without it are schema 0 (older odebench).
+RECORDS_SCHEMA = 1
+
 
 def run_dir(results_dir: str | Path, experiment: str, model: str, seed: int) -> Path:
     """The folder of one run record."""
@@ -155,6 +159,7 @@ class RunRecord:
             "experiment": self.experiment,
             "model": self.model,
             "seed": self.seed,
+            "records_schema": RECORDS_SCHEMA,
             "status": status,
             "epochs_completed": len(self.rows),
             "final": dict(final),
@@ -244,8 +249,9 @@ def read_epochs(results_dir: str | Path, experiment: str | None = None,
 
 def read_summaries(results_dir: str | Path, experiment: str | None = None,
                    runs: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per run with status and the flattened ``final`` metrics (``final_<name>``);
-    of the planned ``runs`` only when given (as :func:`read_epochs`)."""
+    """One row per run with status, ``records_schema`` (0 when the summary has none) and the
+    flattened ``final`` metrics (``final_<name>``); of the planned ``runs`` only when given
+    (as :func:`read_epochs`)."""
     import pandas as pd
 
     rows = []
@@ -255,6 +261,7 @@ def read_summaries(results_dir: str | Path, experiment: str | None = None,
             continue
         summary = json.loads(path.read_text())
         row = {**_identity(folder), "status": summary.get("status"),
+               "records_schema": summary.get("records_schema", 0),
                "task": summary.get("config", {}).get("task"),
                "setup": summary.get("setup"),
                "epochs_completed": summary.get("epochs_completed"),

@@ -93,12 +93,6 @@ def _fmt(number: float) -> str:
     return f"{number:.4g}"
 
 
-def _fmt(number: float) -> str:
-    if number is None or (isinstance(number, float) and math.isnan(number)):
-        return "–"
-    return f"{number:.4g}"
-
-
 def _mean(values: Values) -> float:
     return float(sum(values.values()) / len(values)) if values else math.nan
 
@@ -166,8 +160,8 @@ def _best_of(claim: Claim, values: dict[str, Values], a: list[str],
 
 
 def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
-    """The outcome of a ``better``, ``best_of``, ``wins``, ``ordering`` or ``threshold``
-    claim (the others: :func:`check_claim`)."""
+    """The outcome of a ``better``, ``every_run_better``, ``best_of``, ``wins``, ``ordering``
+    or ``threshold`` claim (the others: :func:`check_claim`)."""
     kind = claim.kind
     cells = _cells(claim, records)
     verdicts, evidence, everything = [], [], []
@@ -202,6 +196,11 @@ def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
             parts = [beats(values[nxt], values[prev], step) for prev, nxt in pairwise(a)]
             verdict = all_of(parts)
             shown = " → ".join(f"{s} {_fmt(_mean(values[s]))}" for s in a)
+        elif kind == "every_run_better":
+            if not b:
+                raise NotRun(f"nothing to compare {', '.join(a)} with ({label})")
+            parts = [every_run(values[x], values[y], claim.direction) for x in a for y in b]
+            verdict = all_of(parts)
         elif kind == "threshold":
             assert claim.threshold is not None
             parts = [within(values[s], claim.threshold, claim.direction) for s in a]
@@ -233,6 +232,55 @@ def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
     return Outcome(verdict, _deciding(everything, verdict), "; ".join(evidence), seeds)
 
 
+def every_run(x: Values, y: Values, direction: str) -> Comparison:
+    """``x`` better than ``y`` in every run: seed by seed where both ran the same seeds, else
+    every run of ``x`` against every run of ``y``; holds when each difference is positive,
+    contradicted otherwise (a statement about each run, so no interval)."""
+    sign = 1.0 if direction == "higher" else -1.0
+    common = sorted(set(x) & set(y))
+    paired = bool(x) and set(x) == set(y)
+    pairs = [(x[s], y[s]) for s in common] if paired else [(u, v) for u in x.values()
+                                                            for v in y.values()]
+    d = [sign * (u - v) for u, v in pairs]
+    if not d:
+        return Comparison(INCONCLUSIVE, math.nan, math.nan, math.nan, 0, paired,
+                          note="no runs to compare")
+    ok = all(math.isfinite(v) and v > 0 for v in d)
+    return Comparison(HOLDS if ok else CONTRADICTED, float(sum(d) / len(d)), min(d), max(d),
+                      len(d), paired, note=f"{sum(v > 0 for v in d)}/{len(d)} runs better")
+
+
+def _gap_widens(claim: Claim, records: pd.DataFrame) -> Outcome:
+    """``a``'s advantage over each of ``b`` (per seed: ``b`` − ``a`` when lower is better)
+    larger at each next setting of ``settings`` than at the one before (paired by seed)."""
+    values = _per_seed(records, claim.metric)
+    if not values:
+        raise NotRun(f"no completed run recorded {claim.metric}")
+    settings = _select_settings(list(dict.fromkeys(s for s, _ in values)), claim.settings,
+                                claim.exclude)
+    if len(settings) < 2:
+        raise NotRun("needs at least two settings to compare the gap along")
+    sign = 1.0 if claim.direction == "lower" else -1.0
+    parts, evidence = [], []
+    for x in claim.a:
+        for y in claim.b:
+            gaps = []
+            for setting in settings:
+                xs, ys = values.get((setting, x)), values.get((setting, y))
+                common = sorted(set(xs or ()) & set(ys or ()))
+                if not common:
+                    raise NotRun(f"{x} and {y} have no common seed at {setting}")
+                gaps.append({k: sign * (ys[k] - xs[k]) for k in common})
+            parts += [beats(nxt, prev, "higher") for prev, nxt in pairwise(gaps)]
+            evidence.append(f"{x} vs {y}: gap " + " → ".join(
+                f"{_fmt(_mean(g))} ({s})" for g, s in zip(gaps, settings, strict=True)))
+    verdict = all_of(parts)
+    decided = _deciding(parts, verdict)
+    return Outcome(verdict, decided, "; ".join(evidence) + f"; {verdict}"
+                   + (f": {decided.text()}" if decided else ""),
+                   min((p.n for p in parts), default=0))
+
+
 def _as_comparison(verdict: str) -> Comparison:
     return Comparison(verdict, math.nan, math.nan, math.nan, 0, True)
 
@@ -245,20 +293,23 @@ def _within_bounds(claim: Claim, records: pd.DataFrame) -> Outcome:
     """Every record of the claim's models (in the selected settings) has the metric within
     ``bounds`` (for a (lower, upper) pair of min/max columns ``metric = "<min>|<max>"``): a
     statement about each run, so holds when every run is within and contradicted when any
-    run is outside."""
+    run is outside (``threshold``: the share of each model's runs that must be within)."""
     part = _subset(claim, records)
     low_col, _, high_col = claim.metric.partition("|")
     high_col = high_col or low_col
     lower, upper = claim.bounds or (-math.inf, math.inf)
     ok = (part[low_col] >= _bound(part, lower)) & (part[high_col] <= _bound(part, upper))
-    worst = []
+    share = 1.0 if claim.threshold is None else claim.threshold
+    worst, passed = [], []
     for model, group in part.assign(ok=ok).groupby("model", sort=False):
+        passed.append(float(group["ok"].mean()) >= share)
         worst.append(f"{model}: {int(group['ok'].sum())}/{len(group)} within, range "
                      f"[{_fmt(group[low_col].min())}, {_fmt(group[high_col].max())}]")
     seeds = int(part["seed"].nunique()) if "seed" in part else len(part)
-    verdict = HOLDS if bool(ok.all()) else CONTRADICTED
+    verdict = HOLDS if all(passed) else CONTRADICTED
+    needed = "" if share == 1.0 else f", each model needs ≥ {share:.0%} within"
     return Outcome(verdict, None, f"{verdict}: " + "; ".join(worst)
-                   + f" ({len(part)} records, every one checked)", seeds)
+                   + f" ({len(part)} records, every one checked{needed})", seeds)
 
 
 def _subset(claim: Claim, records: pd.DataFrame) -> pd.DataFrame:
@@ -314,7 +365,10 @@ def _learning(claim: Claim, records: pd.DataFrame) -> Outcome:
         text = "; ".join(f"{m} on {e}: {word(c)} (gain {c.text()})"
                          for (e, m), c in table.items() if c is not None)
         return Outcome(verdict, _deciding(parts, verdict), text, min(c.n for c in parts))
-    others = [m for m in sorted(set(part["model"])) if m not in claim.b]
+    others = list(claim.a) or [m for m in sorted(set(part["model"])) if m not in claim.b]
+    absent = [m for m in others if m not in set(part["model"])]
+    if absent:
+        raise NotRun(f"{', '.join(absent)} not in the records")
     if len(settings) < 2:
         raise NotRun("needs more than one environment")
     if not others:
@@ -325,12 +379,22 @@ def _learning(claim: Claim, records: pd.DataFrame) -> Outcome:
         cells = {e: c for e, c in cells.items() if c is not None}
         parts += cells.values()
         failed = [e for e, c in cells.items() if c.outcome == CONTRADICTED]
-        if failed:
+        possible = [e for e, c in cells.items() if c.outcome != HOLDS]
+        if len(failed) >= claim.top:
             outcomes.append(HOLDS)
             evidence.append(f"{model}: got worse on {', '.join(failed)}")
-        elif cells and all(c.outcome == HOLDS for c in cells.values()):
+        elif cells and len(possible) < claim.top and claim.settings:
+            # the claim named every task it is about, and all ran: no failure is left to find
             outcomes.append(CONTRADICTED)
-            evidence.append(f"{model}: learned everywhere")
+            evidence.append(f"{model}: learned on all but {len(possible)} "
+                            f"(needs {claim.top} failures)" if possible
+                            else f"{model}: learned everywhere")
+        elif cells and len(possible) < claim.top:
+            # "fails on some task" over the paper's tasks: learning on the tasks this profile
+            # ran does not rule out a failure on one it did not run
+            outcomes.append(INCONCLUSIVE)
+            evidence.append(f"{model}: learned on {len(cells) - len(possible)} of the "
+                            f"{len(cells)} tasks run (a failure on another task is not ruled out)")
         else:
             outcomes.append(INCONCLUSIVE)
             evidence.append(f"{model}: " + ", ".join(f"{e} {word(c)}" for e, c in cells.items()))
@@ -346,4 +410,6 @@ def check_claim(claim: Claim, records: pd.DataFrame) -> Outcome:
         return _within_bounds(claim, records)
     if claim.kind in ("learns_everywhere", "each_fails_somewhere", "fails_on"):
         return _learning(claim, records)
+    if claim.kind == "gap_widens":
+        return _gap_widens(claim, records)
     return compare(claim, records)

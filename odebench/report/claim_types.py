@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KINDS = ("better", "best_of", "ordering", "within_bounds", "threshold", "wins",
-         "learns_everywhere", "each_fails_somewhere", "fails_on")
+         "learns_everywhere", "each_fails_somewhere", "fails_on", "every_run_better",
+         "gap_widens")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Claim:
     ``exclude`` removes some. ``direction``: ``lower`` or ``higher`` is better (``ordering``:
     ``increasing`` or ``decreasing`` along ``a``). ``margin``: ``a`` beats ``b`` when it is
     better by more than ``margin`` × ``b`` (negative: "not worse by more than").
+    ``every_run_better``: ``a`` better than ``b`` in every run (seed), not on average.
+    ``gap_widens``: ``a``'s advantage over each of ``b`` (per seed) grows along ``settings``
+    (in the order given). ``within_bounds``: ``threshold`` is the share of each model's runs
+    that must be within (None: every run). ``each_fails_somewhere``: each of ``a`` (empty:
+    every model not in ``b``) fails on at least ``top`` environments.
     """
 
     id: str

@@ -32,6 +32,9 @@ from odebench.report.verdict_stats import ALPHA, CONTRADICTED, HOLDS, INCONCLUSI
 
 NOT_RUN = "not run"
 VERDICTS = (HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_RUN)
+# Epochs at which claims read a metric (``<metric>_at_epoch_<k>``): NesterovNODE Fig. 4
+# shows the point-cloud features "after the first 100 epochs".
+AT_EPOCHS = (100,)
 
 
 class ClaimError(ValueError):
@@ -62,7 +65,9 @@ def _extra_statistics(epochs: pd.DataFrame, records: pd.DataFrame) -> pd.DataFra
     """Per-run statistics the claims read beyond :data:`~odebench.report.tables.STATISTICS`:
     first-epoch NFEs, NFE growth (last / first epoch), backward / forward NFE, the drop of
     test accuracy from its best, the epoch of the best accuracy and the training loss there,
-    and the adjoint retention ``‖a(T−t_max)‖ / ‖a(T)‖`` of the last epoch."""
+    test accuracy and loss at the epochs of :data:`AT_EPOCHS` (NaN for a shorter run),
+    backward − forward NFE (means over epochs), and the adjoint retention
+    ``‖a(T−t_max)‖ / ‖a(T)‖`` of the last epoch."""
     from odebench.report.figures import adjoint_columns
 
     adjoint = adjoint_columns(epochs)
@@ -83,6 +88,11 @@ def _extra_statistics(epochs: pd.DataFrame, records: pd.DataFrame) -> pd.DataFra
             row["epoch_of_best_accuracy"] = acc.loc[best, "epoch"]
             if "loss" in acc:
                 row["loss_at_best_accuracy"] = acc.loc[best, "loss"]
+        for column in ("test_accuracy", "loss"):
+            if column in run:
+                for k in AT_EPOCHS:
+                    at = run.loc[run["epoch"] == k, column].dropna()
+                    row[f"{column}_at_epoch_{k}"] = at.iloc[-1] if len(at) else math.nan
         if adjoint:
             last = run.dropna(subset=adjoint[:1]).tail(1)
             if len(last):
@@ -93,7 +103,21 @@ def _extra_statistics(epochs: pd.DataFrame, records: pd.DataFrame) -> pd.DataFra
     if {"nfe_backward_last", "nfe_forward_last"} <= set(merged):
         merged["nfe_backward_over_forward"] = (merged["nfe_backward_last"]
                                                / merged["nfe_forward_last"])
+    if {"nfe_backward", "nfe_forward"} <= set(merged):
+        merged["nfe_backward_minus_forward"] = merged["nfe_backward"] - merged["nfe_forward"]
     return merged
+
+
+def _final_distance(table: pd.DataFrame) -> pd.DataFrame:
+    """``final_distance``: ‖(x, y) − x*‖₂ at the end of each 2-D optimisation run (x* the
+    problem's minimiser; NaN for a problem without one, such as the cycle quadratic)."""
+    from odebench.structure.optim_flows import OBJECTIVES_2D
+
+    star = [OBJECTIVES_2D[p][2] if p in OBJECTIVES_2D else (math.nan, math.nan)
+            for p in table["setting"]]
+    x = table["final_x"] - [s[0] for s in star]
+    y = table["final_y"] - [s[1] for s in star]
+    return table.assign(final_distance=(x ** 2 + y ** 2) ** 0.5)
 
 
 def _completed(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -136,7 +160,8 @@ def records_from(epochs: pd.DataFrame, runs: pd.DataFrame, experiment: str,
             summary = optim_summary(part.sort_values(["model", "epoch"]))
             rows.append(summary.assign(run=run, seed=part["seed"].iloc[0]))
         table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-        return table.rename(columns={"method": "model", "problem": "setting"}), left
+        table = table.rename(columns={"method": "model", "problem": "setting"})
+        return (_final_distance(table) if len(table) else table), left
     if kind == "structure":
         values = done.assign(value=done["value"].where(done["applicable"].astype(bool)))
         wide = values.pivot_table(index=["model", "phase", "seed", "run"], columns="property",
@@ -264,8 +289,12 @@ def validate(claims: Sequence[Claim]) -> None:
             raise ClaimError(f"claim {claim.id}: threshold claims need a threshold")
         if claim.kind == "within_bounds" and claim.bounds is None:
             raise ClaimError(f"claim {claim.id}: within_bounds claims need bounds")
-        if claim.kind in ("better", "ordering") and not claim.a:
+        if claim.kind in ("better", "ordering", "every_run_better", "gap_widens") \
+                and not claim.a:
             raise ClaimError(f"claim {claim.id}: {claim.kind} claims need a")
+        if claim.kind == "gap_widens" and (not claim.b or len(claim.settings) < 2):
+            raise ClaimError(f"claim {claim.id}: gap_widens claims need b and two or more "
+                             "settings, in the order the gap grows")
 
 
 def claims_table(claims: Sequence[Claim], records: Mapping[str, tuple[pd.DataFrame, str] | None],

@@ -1,7 +1,10 @@
 """The claims ledger's data: every quantitative or ordinal claim of the result sections of
 the four papers, each with its test (:class:`~odebench.report.claim_types.Claim`). Thresholds and
 margins that the papers leave open ("≈ 0", "much faster") are ours and are said so in
-``note``. :data:`LEFT_OUT` lists the result-section claims the ledger does not test, and why.
+``note``. :data:`LEFT_OUT` lists the result-section claims the ledger does not test, and why;
+:data:`THEORY_CHECKS` the claims that are checks of ours (a proof or a property by construction,
+measured) rather than a paper's numerical claim. docs/CLAIMS.md is the sentence-by-sentence
+inventory of the papers' claims, with each one's claim id, and the coverage.
 
 Compute estimates (``needs``) are for the papers' sizes: GPU-hours from the per-epoch times in
 the HBNODE authors' published training logs (Titan Xp), scaled by runs, epochs and models;
@@ -9,6 +12,8 @@ CPU-hours from our smoke-profile timings scaled to the paper profile's settings.
 """
 
 from __future__ import annotations
+
+import math
 
 from odebench.report.claim_types import Claim, Need
 
@@ -21,6 +26,12 @@ BASELINES = ("node", "anode", "sonode")
 HBS = ("hbnode", "ghbnode")
 NESTEROVS = ("nesterovnode", "gnesterovnode")
 NON_NESTEROV = (*BASELINES, *HBS)
+SECOND_ORDER = ("sonode", *HBS, *NESTEROVS)
+NES_FIG3 = ("node", "anode", *HBS)  # the baselines NesterovNODE Fig. 3 plots (no SONODE)
+RL_OTHERS = ("deepnet", "deepresnet", "baseode", "nanode")
+# HBNODE Fig. 7: the tolerances of cifar10_tolerance, largest first ("as tol decreases").
+TOLS = ("tol=1", "tol=0.1", "tol=0.01", "tol=0.001", "tol=0.0001", "tol=1e-05")
+LOSS_ZERO = (0.0, 0.05)  # "loss goes to 0": final loss in [0, 0.05] (0.05 ours)
 
 GPU_CIFAR_HB = Need("GPU", 45, "25 runs (5 models x 5 seeds) x ~108 min, the mean run time of "
                     "the HBNODE authors' CIFAR10 logs")
@@ -56,11 +67,12 @@ NOT_BUILT = Need("GPU", 5, "10 training runs of 1,500 Adam iterations on 60x60 i
 def _image_claims(tag: str, where: str, experiment: str, need: Need) -> tuple[Claim, ...]:
     """HBNODE Figs. 1 and 6: the same five claims on CIFAR10 and MNIST."""
     return (
-        Claim(f"HB-{tag}-node-nfe-growth", HB, where,
-              "NODE's backward NFE grows rapidly during training.", experiment,
-              "nfe_backward_growth", "threshold", a=("node",), direction="higher",
-              threshold=1.5, needs=need,
-              note="last-epoch / first-epoch backward NFE ≥ 1.5 (ours)"),
+        *(Claim(f"HB-{tag}-node-nfe-growth{suffix}", HB, where,
+                f"The NFEs grow rapidly with training of the NODE ({name} NFE).", experiment,
+                f"nfe_{name}_growth", "threshold", a=("node",), direction="higher",
+                threshold=1.5, needs=need,
+                note=f"last-epoch / first-epoch {name} NFE ≥ 1.5 (ours)")
+          for suffix, name in (("", "backward"), ("-forward", "forward"))),
         Claim(f"HB-{tag}-aug-forward", HB, where,
               "Augmentation (ANODE, SONODE) lowers the forward NFE below NODE's.", experiment,
               "nfe_forward_last", "better", a=("anode", "sonode"), b=("node",), needs=need),
@@ -70,11 +82,25 @@ def _image_claims(tag: str, where: str, experiment: str, need: Need) -> tuple[Cl
               a=("node",), b=("anode", "sonode"), margin=-0.1, needs=need,
               note="margin 10 % (ours)"),
         Claim(f"HB-{tag}-forward", HB, where,
-              "HBNODE and GHBNODE need fewer forward NFEs than NODE, ANODE and SONODE.",
+              "HBNODE and GHBNODE require much fewer (forward) NFEs than NODE, ANODE and SONODE.",
               experiment, "nfe_forward_last", "better", a=HBS, b=BASELINES, needs=need),
         Claim(f"HB-{tag}-backward", HB, where,
               "HBNODE and GHBNODE need far fewer backward NFEs than NODE, ANODE and SONODE.",
               experiment, "nfe_backward_last", "better", a=HBS, b=BASELINES, needs=need),
+        Claim(f"HB-{tag}-especially-backward", HB, where,
+              "...especially for backward NFEs: their backward / forward NFE ratio is below "
+              "NODE's, ANODE's and SONODE's.", experiment, "nfe_backward_over_forward",
+              "better", a=HBS, b=BASELINES, needs=need,
+              note="a lower ratio means the backward advantage exceeds the forward one"),
+        Claim(f"HB-{tag}-node-accuracy", HB, where,
+              "NODE's growing NFEs result in a model with reduced performance: the lowest test "
+              "accuracy of the five.", experiment, "best_test_accuracy", "best_of",
+              a=("node",), needs=need, note="the 'possibility of blow up' is not tested"),
+        Claim(f"HB-{tag}-inference", HB, where,
+              "Reducing NFEs implies reducing inference time: HBNODE and GHBNODE need fewer "
+              "test NFEs than NODE, ANODE and SONODE.", experiment, "nfe_test", "better",
+              a=HBS, b=BASELINES, needs=need,
+              note="ours: inference cost as test NFE (no inference time is recorded)"),
         Claim(f"HB-{tag}-time", HB, where,
               "HBNODE and GHBNODE train in less time than NODE, ANODE and SONODE.", experiment,
               "total_seconds", "better", a=HBS, b=BASELINES, needs=need),
@@ -96,51 +122,70 @@ def _nesterov_image_claims(tag: str, where: str, experiment: str,
               "NesterovNODE and GNesterovNODE need fewer backward NFEs than every baseline.",
               experiment, "nfe_backward_last", "better", a=NESTEROVS, b=NON_NESTEROV,
               needs=need),
-        Claim(f"NES-{tag}-gnes-vs-hb", NES, where,
-              "GNesterovNODE reduces the NFEs much more than SONODE, HBNODE and GHBNODE.",
-              experiment, "nfe_backward_last", "better", a=("gnesterovnode",),
-              b=("sonode", *HBS), needs=need, note="backward NFE, the larger of the two"),
+        *(Claim(f"NES-{tag}-anode-{name}", NES, "Sec. 5.2",
+                f"The augmented input dimensions in ANODE reduce the NFEs compared to NODE "
+                f"({name} NFE).", experiment, f"nfe_{name}_last", "better", a=("anode",),
+                b=("node",), needs=need)
+          for name in ("forward", "backward")),
+        *(Claim(f"NES-{tag}-second-order-{name}", NES, "Sec. 5.2",
+                f"Second-order methods reduce the NFEs more significantly than ANODE ({name} "
+                "NFE).", experiment, f"nfe_{name}_last", "better", a=SECOND_ORDER,
+                b=("anode",), needs=need)
+          for name in ("forward", "backward")),
+        *(Claim(f"NES-{tag}-gnes-vs-hb{suffix}", NES, where,
+                "Compared to SONODE, HBNODE and GHBNODE, GNesterovNODE achieves much better "
+                f"NFE reductions ({name} NFE).", experiment, f"nfe_{name}_last", "better",
+                a=("gnesterovnode",), b=("sonode", *HBS), needs=need)
+          for suffix, name in (("", "backward"), ("-forward", "forward"))),
         Claim(f"NES-{tag}-g-accuracy", NES, "Sec. 5.2",
               "GNesterovNODE improves over NesterovNODE in accuracy.", experiment,
               "best_test_accuracy", "better", a=("gnesterovnode",), b=("nesterovnode",),
               direction="higher", needs=need),
-        Claim(f"NES-{tag}-g-efficiency", NES, "Sec. 5.2",
-              "GNesterovNODE improves over NesterovNODE in efficiency (forward NFE).",
-              experiment, "nfe_forward_last", "better", a=("gnesterovnode",),
-              b=("nesterovnode",), needs=need),
+        *(Claim(f"NES-{tag}-g-efficiency{suffix}", NES, "Sec. 5.2",
+                f"GNesterovNODE improves over NesterovNODE in efficiency ({name} NFE).",
+                experiment, f"nfe_{name}_last", "better", a=("gnesterovnode",),
+                b=("nesterovnode",), needs=need)
+          for suffix, name in (("", "forward"), ("-backward", "backward"))),
     )
 
 
 CLAIMS: tuple[Claim, ...] = (
     # ---------------------------------------------------------------- HBNODE
     Claim("HB-F2-rosenbrock", HB, "Fig. 2 (App. E.6)",
-          "On Rosenbrock the heavy-ball ODE gets closer to the minimiser than the gradient flow.",
-          "optim_flows", "final_loss", "better", a=("HBODE",), b=("ODE",),
-          settings=("rosenbrock",), note="F − F* at t = 1"),
+          "HBODE converges to the stationary point faster than the gradient flow (Rosenbrock).",
+          "optim_flows", "final_distance", "better", a=("HBODE",), b=("ODE",),
+          settings=("rosenbrock",), note="‖x − x*‖₂ at t = 1, x* = (1, 1)"),
     Claim("HB-F2-beale", HB, "Fig. 2 (App. E.6)",
-          "On Beale the heavy-ball ODE gets closer to the minimiser than the gradient flow.",
-          "optim_flows", "final_loss", "better", a=("HBODE",), b=("ODE",),
-          settings=("beale",), note="F − F* at t = 2"),
+          "HBODE converges to the stationary point faster than the gradient flow (Beale).",
+          "optim_flows", "final_distance", "better", a=("HBODE",), b=("ODE",),
+          settings=("beale",), note="‖x − x*‖₂ at t = 2, x* = (3, 0.5)"),
     Claim("HB-F3-blowup", HB, "Fig. 3 (Sec. 3)",
           "At initialisation ‖h(t)‖ of ANODE, SONODE and HBNODE grows faster than NODE's.",
           "silverbox_init_hbnode2021", "max_h_norm", "better", a=("anode", "sonode", "hbnode"),
           b=("node",), direction="higher", note="max over t of ‖h(t)‖₂, mean over inits"),
     Claim("HB-F3-ghbnode", HB, "Fig. 3 (Sec. 3)",
-          "GHBNODE keeps ‖h(t)‖ controlled: below ANODE's, SONODE's and HBNODE's.",
-          "silverbox_init_hbnode2021", "max_h_norm", "better", a=("ghbnode",),
-          b=("anode", "sonode", "hbnode")),
+          "GHBNODE controls the growth of h(t) effectively when t is large: ‖h‖ at the last t "
+          "below ANODE's, SONODE's and HBNODE's.",
+          "silverbox_init_hbnode2021", "final_h_norm", "better", a=("ghbnode",),
+          b=("anode", "sonode", "hbnode"), note="‖h(t)‖₂ at the largest t reached"),
     Claim("HB-F5-loss", HB, "Fig. 5 (Sec. 5.1)",
-          "HBNODE's and GHBNODE's training loss consistently reaches ≈ 0.",
-          "pointcloud_hbnode2021", "final_loss", "threshold", a=HBS, threshold=0.05,
-          needs=CPU_POINTCLOUD_HB, note="final MSE ≤ 0.05 (ours)"),
+          "HBNODE's and GHBNODE's training loss consistently goes to zero over different runs.",
+          "pointcloud_hbnode2021", "final_loss", "within_bounds", a=HBS, bounds=LOSS_ZERO,
+          needs=CPU_POINTCLOUD_HB, note="every run's final loss ≤ 0.05 (0.05 ours)"),
     Claim("HB-F5-stuck", HB, "Fig. 5 (Sec. 5.1)",
-          "ANODE and SONODE often get stuck: their final loss is above HBNODE's and GHBNODE's.",
-          "pointcloud_hbnode2021", "final_loss", "better", a=HBS, b=("anode", "sonode"),
-          needs=CPU_POINTCLOUD_HB),
+          "ANODE and SONODE often get stuck at local minima.",
+          "pointcloud_hbnode2021", "final_loss", "within_bounds", a=("anode", "sonode"),
+          bounds=(0.05, math.inf), threshold=0.2, needs=CPU_POINTCLOUD_HB,
+          note="'often': ≥ 20 % of each model's runs end with loss ≥ 0.05 (both ours)"),
     Claim("HB-F5-node", HB, "Fig. 5 (Sec. 5.1)",
-          "NODE cannot separate the classes (topology preservation).",
-          "pointcloud_hbnode2021", "final_loss", "threshold", a=("node",), direction="higher",
-          threshold=0.1, needs=CPU_POINTCLOUD_HB, note="final MSE ≥ 0.1 (ours)"),
+          "NODE cannot separate the point cloud since it preserves the topology.",
+          "pointcloud_hbnode2021", "final_loss", "within_bounds", a=("node",),
+          bounds=(0.1, math.inf), needs=CPU_POINTCLOUD_HB,
+          note="every run's final MSE ≥ 0.1 (0.1 ours)"),
+    Claim("HB-F5-converge", HB, "Fig. 5 caption",
+          "HBNODE and GHBNODE converge better than the other benchmark models.",
+          "pointcloud_hbnode2021", "final_loss", "better", a=HBS, b=BASELINES,
+          needs=CPU_POINTCLOUD_HB, note="final training loss"),
     Claim("HB-F5-forward", HB, "Fig. 5 (Sec. 5.1)",
           "HBNODE and GHBNODE need fewer forward NFEs than NODE, ANODE and SONODE.",
           "pointcloud_hbnode2021", "nfe_forward", "better", a=HBS, b=BASELINES,
@@ -151,18 +196,39 @@ CLAIMS: tuple[Claim, ...] = (
           needs=CPU_POINTCLOUD_HB),
     *_image_claims("F1", "Fig. 1 (Sec. 5.2)", "cifar10_hbnode2021", GPU_CIFAR_HB),
     *_image_claims("F6", "Fig. 6 (Sec. 5.2)", "mnist_hbnode2021", GPU_MNIST_HB),
-    Claim("HB-F7-backward", HB, "Fig. 7 (Sec. 5.2)",
-          "HBNODE needs fewer backward NFEs than NODE on CIFAR10 at every tolerance.",
-          "cifar10_tolerance", "nfe_backward", "better", a=("hbnode",), b=("node",),
-          needs=GPU_TOL, note="mean backward NFE per iteration over epochs, every tol"),
-    Claim("HB-F7-backward-ghbnode", HB, "Fig. 7 (Sec. 5.2)",
-          "GHBNODE needs fewer backward NFEs than NODE on CIFAR10 at every tolerance.",
-          "cifar10_tolerance", "nfe_backward", "better", a=("ghbnode",), b=("node",),
-          needs=GPU_TOL),
+    *(Claim(f"HB-F7-{name}", HB, "Fig. 7 (Sec. 5.2)",
+            "HBNODE and GHBNODE require much fewer NFEs than the other models at every "
+            f"tolerance ({name} NFE).", "cifar10_tolerance", f"nfe_{name}", "better", a=HBS,
+            b=BASELINES, needs=GPU_TOL, note=f"mean {name} NFE per iteration, every tol")
+      for name in ("backward", "forward")),
+    *(Claim(f"HB-F7-grow-{name}", HB, "Fig. 7 (Sec. 5.2)",
+            f"Both forward and backward NFEs grow quickly when tolerance is decreased ({name} "
+            "NFE, every model).", "cifar10_tolerance", f"nfe_{name}", "ordering",
+            axis="setting", models=(*BASELINES, *HBS), a=TOLS, direction="increasing",
+            needs=GPU_TOL, note="higher at each smaller tolerance; 'quickly' not tested")
+      for name in ("forward", "backward")),
+    *(Claim(f"HB-F7-slower-{name}", HB, "Fig. 7 (Sec. 5.2)",
+            f"The {name} NFEs of HBNODE and GHBNODE grow much more slowly than NODE's, ANODE's "
+            "and SONODE's: the advantage becomes more significant as the tolerance decreases.",
+            "cifar10_tolerance", f"nfe_{name}", "gap_widens", a=HBS, b=BASELINES,
+            settings=TOLS, needs=GPU_TOL,
+            note="each baseline's NFE minus (G)HBNODE's, per seed, larger at each smaller tol")
+      for name in ("forward", "backward")),
+    Claim("HB-F7-backward-larger", HB, "Fig. 7 (Sec. 5.2)",
+          "Under different tolerances the backward NFEs of NODE, ANODE and SONODE are much "
+          "larger than the forward NFEs.", "cifar10_tolerance", "nfe_backward_over_forward",
+          "threshold", a=BASELINES, direction="higher", threshold=2.0, needs=GPU_TOL,
+          note="backward / forward NFE (last epoch) ≥ 2 at every tol (ours)"),
+    Claim("HB-F7-difference-grows", HB, "Fig. 7 (Sec. 5.2)",
+          "...and the difference becomes larger when the tolerance decreases.",
+          "cifar10_tolerance", "nfe_backward_minus_forward", "ordering", axis="setting",
+          models=BASELINES, a=TOLS, direction="increasing", needs=GPU_TOL,
+          note="backward − forward NFE (means per iteration), larger at each smaller tol"),
     Claim("HB-F7-ratio", HB, "Fig. 7 (Sec. 5.2)",
-          "At the smallest tolerance backward ≫ forward NFE for NODE, ANODE and SONODE, more "
-          "so than for HBNODE and GHBNODE.", "cifar10_tolerance", "nfe_backward_over_forward",
-          "better", a=HBS, b=BASELINES, settings=("@min",), needs=GPU_TOL),
+          "In contrast to NODE, ANODE and SONODE, HBNODE's and GHBNODE's backward NFE is not "
+          "much larger than the forward NFE, under different tolerances.", "cifar10_tolerance",
+          "nfe_backward_over_forward", "better", a=HBS, b=BASELINES, needs=GPU_TOL,
+          note="backward / forward NFE (last epoch) below every baseline's, every tol"),
     Claim("HB-F7-linear", HB, "Fig. 7 (Sec. 5.2)",
           "For HBNODE and GHBNODE forward and backward NFE scale almost linearly together "
           "over the tolerances.", "cifar10_tolerance", "nfe_backward_over_forward",
@@ -173,18 +239,24 @@ CLAIMS: tuple[Claim, ...] = (
           "not.", "walker2d_hbnode2021", "adjoint_retention", "better", a=HBS, b=("node",),
           direction="higher", needs=GPU_WALKER_HB,
           note="‖a‖ at the largest recorded T − t over ‖a‖ at T, last epoch"),
+    Claim("HB-F4-not-vanish", HB, "Sec. 4",
+          "The adjoint of (G)HBNODE-RNN does not vanish even when the gap between T and t is "
+          "very large.", "walker2d_hbnode2021", "adjoint_retention", "threshold", a=HBS,
+          direction="higher", threshold=0.1, needs=GPU_WALKER_HB,
+          note="‖a‖ at the largest recorded T − t ≥ 0.1 × ‖a‖ at T (0.1 ours)"),
     Claim("HB-F8-train", HB, "Fig. 8 (Sec. 5.3)",
-          "ODE-RNN and ANODE-RNN learn poorly: larger training loss than HBNODE-RNN and "
-          "GHBNODE-RNN.", "plane_vibration", "final_train_mse", "better", a=HBS,
-          b=("node", "anode"), needs=GPU_PV),
+          "ODE-RNN and ANODE-RNN learn the dynamics very poorly with much larger training "
+          "losses than the other models.", "plane_vibration", "final_train_mse", "better",
+          a=("sonode", *HBS), b=("node", "anode"), needs=GPU_PV),
     Claim("HB-F8-test", HB, "Fig. 8 (Sec. 5.3)",
-          "ODE-RNN and ANODE-RNN have a larger test loss than HBNODE-RNN and GHBNODE-RNN.",
-          "plane_vibration", "final_test_mse", "better", a=HBS, b=("node", "anode"),
-          needs=GPU_PV),
-    Claim("HB-F8-nfe", HB, "Fig. 8 (Sec. 5.3)",
-          "ODE-RNN and ANODE-RNN use fewer NFEs than HBNODE-RNN and GHBNODE-RNN.",
-          "plane_vibration", "nfe_forward_last", "better", a=("node", "anode"), b=HBS,
-          needs=GPU_PV),
+          "ODE-RNN and ANODE-RNN have much larger test losses than the other models.",
+          "plane_vibration", "final_test_mse", "better", a=("sonode", *HBS),
+          b=("node", "anode"), needs=GPU_PV),
+    *(Claim(f"HB-F8-nfe{suffix}", HB, "Fig. 8 (Sec. 5.3)",
+            f"...even though ODE-RNN and ANODE-RNN take smaller NFEs ({name} NFE).",
+            "plane_vibration", f"nfe_{name}_last", "better", a=("node", "anode"),
+            b=("sonode", *HBS), needs=GPU_PV)
+      for suffix, name in (("", "forward"), ("-backward", "backward"))),
     Claim("HB-F8-sonode-test", HB, "Fig. 8 (Sec. 5.3)",
           "HBNODE-RNN and GHBNODE-RNN predict better than SONODE-RNN.", "plane_vibration",
           "final_test_mse", "better", a=HBS, b=("sonode",), needs=GPU_PV),
@@ -227,32 +299,35 @@ CLAIMS: tuple[Claim, ...] = (
           note="‖a‖ at the largest recorded T − t over ‖a‖ at T, last epoch"),
     Claim("NES-F3-loss", NES, "Fig. 3 (Sec. 5.1)",
           "NesterovNODE and GNesterovNODE converge to 0 loss consistently.", "pointcloud",
-          "final_loss", "threshold", a=NESTEROVS, threshold=0.05, needs=CPU_POINTCLOUD,
-          note="final loss ≤ 0.05 (ours)"),
+          "final_loss", "within_bounds", a=NESTEROVS, bounds=LOSS_ZERO, needs=CPU_POINTCLOUD,
+          note="every run's final loss ≤ 0.05 (0.05 ours)"),
     Claim("NES-F3-others", NES, "Fig. 3 (Sec. 5.1)",
-          "The other models struggle: their final loss is above NesterovNODE's and "
-          "GNesterovNODE's.", "pointcloud", "final_loss", "better", a=NESTEROVS,
-          b=NON_NESTEROV, needs=CPU_POINTCLOUD),
-    Claim("NES-F3-forward", NES, "Fig. 3 (Sec. 5.1)",
-          "NesterovNODE and GNesterovNODE need fewer forward NFEs than the other models on the "
-          "point cloud.", "pointcloud", "nfe_forward", "better", a=NESTEROVS, b=NON_NESTEROV,
-          needs=CPU_POINTCLOUD),
-    Claim("NES-F3-backward", NES, "Fig. 3 (Sec. 5.1)",
-          "NesterovNODE and GNesterovNODE need fewer backward NFEs than the other models on "
-          "the point cloud.", "pointcloud", "nfe_backward", "better", a=NESTEROVS,
-          b=NON_NESTEROV, needs=CPU_POINTCLOUD),
-    Claim("NES-F3-gnesterov", NES, "Fig. 3 (Sec. 5.1)",
-          "GNesterovNODE especially: the fewest forward NFEs of all models.", "pointcloud",
-          "nfe_forward", "best_of", a=("gnesterovnode",), needs=CPU_POINTCLOUD),
+          "...while other methods have difficulty to reach 0 loss: their final loss is above "
+          "NesterovNODE's and GNesterovNODE's.", "pointcloud", "final_loss", "better",
+          a=NESTEROVS, b=NES_FIG3, needs=CPU_POINTCLOUD,
+          note="the baselines of Fig. 3 (NODE, ANODE, HBNODE, GHBNODE; no SONODE)"),
+    *(Claim(f"NES-F3-{name}", NES, "Fig. 3 (Sec. 5.1)",
+            f"NesterovNODE and GNesterovNODE require significantly fewer NFEs in {name} passes "
+            "compared to the baselines.", "pointcloud", f"nfe_{name}", "better", a=NESTEROVS,
+            b=NES_FIG3, needs=CPU_POINTCLOUD,
+            note="mean NFE per iteration; the baselines of Fig. 3 (no SONODE)")
+      for name in ("forward", "backward")),
+    *(Claim(f"NES-F3-gnesterov{suffix}", NES, "Fig. 3 (Sec. 5.1)",
+            f"...and especially the GNesterovNODE: the fewest {name} NFEs of the models of "
+            "Fig. 3.", "pointcloud", f"nfe_{name}", "best_of", a=("gnesterovnode",),
+            b=(*NES_FIG3, "nesterovnode"), needs=CPU_POINTCLOUD)
+      for suffix, name in (("", "forward"), ("-backward", "backward"))),
     Claim("NES-F4-separate", NES, "Fig. 4 (Sec. 5.1)",
-          "SONODE, HBNODE, GHBNODE, NesterovNODE and GNesterovNODE separate the classes.",
-          "pointcloud", "final_test_accuracy", "threshold",
+          "Like SONODE, HBNODE and GHBNODE, NesterovNODE and GNesterovNODE learn features that "
+          "separate the two classes after the first 100 epochs.",
+          "pointcloud", "test_accuracy_at_epoch_100", "threshold",
           a=("sonode", *HBS, *NESTEROVS), direction="higher", threshold=0.95,
-          needs=CPU_POINTCLOUD, note="test accuracy ≥ 0.95 at the end (ours; paper: "
-          "features after 100 epochs)"),
-    Claim("NES-F4-fail", NES, "Fig. 4 (Sec. 5.1)", "NODE and ANODE fail to separate the classes.",
-          "pointcloud", "final_test_accuracy", "threshold", a=("node", "anode"),
-          threshold=0.95, needs=CPU_POINTCLOUD, note="test accuracy ≤ 0.95 (ours)"),
+          needs=CPU_POINTCLOUD, note="test accuracy at epoch 100 ≥ 0.95 (0.95 ours)"),
+    Claim("NES-F4-fail", NES, "Fig. 4 (Sec. 5.1)",
+          "NODE and ANODE fail to separate the classes (after the first 100 epochs).",
+          "pointcloud", "test_accuracy_at_epoch_100", "threshold", a=("node", "anode"),
+          threshold=0.95, needs=CPU_POINTCLOUD,
+          note="test accuracy at epoch 100 ≤ 0.95 (0.95 ours)"),
     Claim("NES-T2-cifar-best", NES, "Table 2",
           "GNesterovNODE has the best CIFAR10 accuracy.", "cifar10", "best_test_accuracy",
           "best_of", a=("gnesterovnode",), direction="higher", needs=GPU_CIFAR_NES,
@@ -263,6 +338,21 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("NES-T2-mnist-sonode", NES, "Table 2", "SONODE has the best MNIST accuracy.", "mnist",
           "best_test_accuracy", "best_of", a=("sonode",), direction="higher",
           needs=GPU_MNIST_NES),
+    Claim("NES-T2-mnist-close", NES, "Sec. 5.2",
+          "On MNIST GNesterovNODE is very close to the best result, SONODE's.", "mnist",
+          "best_test_accuracy", "better", a=("gnesterovnode",), b=("sonode",),
+          direction="higher", margin=-0.005, needs=GPU_MNIST_NES,
+          note="not below SONODE's by more than 0.5 % (ours)"),
+    Claim("NES-T2-cifar-similar", NES, "Table 2 caption",
+          "Our methods reach similar or better test accuracy than the baseline methods on "
+          "CIFAR10.", "cifar10", "best_test_accuracy", "better", a=NESTEROVS, b=NON_NESTEROV,
+          direction="higher", margin=-0.01, needs=GPU_CIFAR_NES,
+          note="'similar': not below any baseline by more than 1 % (ours)"),
+    Claim("NES-T2-mnist-similar", NES, "Table 2 caption",
+          "...while retaining a similar test accuracy on MNIST.", "mnist",
+          "best_test_accuracy", "better", a=NESTEROVS, b=NON_NESTEROV, direction="higher",
+          margin=-0.01, needs=GPU_MNIST_NES,
+          note="'similar': not below any baseline by more than 1 % (ours)"),
     *_nesterov_image_claims("F5", "Fig. 5 (Sec. 5.2)", "cifar10", GPU_CIFAR_NES),
     *_nesterov_image_claims("F6", "Fig. 6 (Sec. 5.2)", "mnist", GPU_MNIST_NES),
     Claim("NES-F7-forward", NES, "Fig. 7 (Sec. 5.3)",
@@ -280,9 +370,19 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("NES-F7-sonode-loss", NES, "Fig. 7 (Sec. 5.3)",
           "SONODE-RNN reaches a much smaller loss than the Nesterov models...", "walker2d",
           "final_test_mse", "better", a=("sonode",), b=NESTEROVS, needs=GPU_WALKER_NES),
-    Claim("NES-F7-sonode-nfe", NES, "Fig. 7 (Sec. 5.3)",
-          "...but with much higher NFEs.", "walker2d", "nfe_forward_last", "better",
-          a=("sonode",), b=NESTEROVS, direction="higher", needs=GPU_WALKER_NES),
+    Claim("NES-F7-sonode-train-loss", NES, "Fig. 7 (Sec. 5.3)",
+          "SONODE achieves much smaller losses (training loss) than the Nesterov models...",
+          "walker2d", "final_train_mse", "better", a=("sonode",), b=NESTEROVS,
+          needs=GPU_WALKER_NES),
+    *(Claim(f"NES-F7-sonode-nfe{suffix}", NES, "Fig. 7 (Sec. 5.3)",
+            f"...but its NFEs are too high ({name} NFE).", "walker2d", f"nfe_{name}_last",
+            "better", a=("sonode",), b=NESTEROVS, direction="higher", needs=GPU_WALKER_NES)
+      for suffix, name in (("", "forward"), ("-backward", "backward"))),
+    Claim("NES-F7-sonode-time", NES, "Sec. 5.3",
+          "Training SONODE for this task is much more time-consuming compared to our "
+          "Nesterov-based methods.", "walker2d", "seconds_per_epoch", "better", a=("sonode",),
+          b=NESTEROVS, direction="higher", needs=GPU_WALKER_NES,
+          note="s per epoch (the paper's SONODE run was stopped, so not the total)"),
     Claim("NES-T3-accuracy", NES, "Table 3 (Sec. 6.1)",
           "A larger Nesterov factor r gives GNesterovNODE a higher CIFAR10 test accuracy.",
           "cifar10_factor", "best_test_accuracy", "ordering", axis="setting",
@@ -321,6 +421,11 @@ CLAIMS: tuple[Claim, ...] = (
           "GHBNODE climbs fast to its maximum accuracy and then drops.", "cifar10_euler",
           "accuracy_drop", "threshold", a=("ghbnode",), direction="higher", threshold=0.01,
           needs=GPU_EULER, note="best − final test accuracy ≥ 0.01 at every step (ours)"),
+    Claim("NES-F9-ghbnode-fast", NES, "Fig. 9 (Sec. 6.2)",
+          "GHBNODE moves fast to the maximum accuracy points (before GNesterovNODE, whose "
+          "curve evolves gradually).", "cifar10_euler", "epoch_of_best_accuracy", "better",
+          a=("ghbnode",), b=("gnesterovnode",), needs=GPU_EULER,
+          note="ours: 'fast' read as its best epoch earlier than GNesterovNODE's, every step"),
     Claim("NES-F9-gnesterov-stable", NES, "Fig. 9 (Sec. 6.2)",
           "GNesterovNODE trains stably: its accuracy drops less from its best than GHBNODE's.",
           "cifar10_euler", "accuracy_drop", "better", a=("gnesterovnode",), b=("ghbnode",),
@@ -345,6 +450,10 @@ CLAIMS: tuple[Claim, ...] = (
           "each_fails_somewhere", b=("odetoode",), needs=CPU_RL,
           note="ours: a policy fails on a task when its ES gain (final − initial return) is "
                "negative beyond doubt over seeds; learned when positive beyond doubt"),
+    Claim("O2O-F2-more-fail", O2O, "Sec. 5.1.3",
+          "...some such as HyperNet, DeepNet and DeepResNet on more (than one task).", "rl",
+          "final_return", "each_fails_somewhere", a=("hypernet", "deepnet", "deepresnet"),
+          top=2, needs=CPU_RL, note="each fails (gain negative beyond doubt) on ≥ 2 tasks"),
     Claim("O2O-F2-learns", O2O, "Fig. 2 (Sec. 5.1.3)",
           "ODEtoODE learns on every task (implied by the claims above).", "rl", "final_return",
           "learns_everywhere", a=("odetoode",), needs=CPU_RL),
@@ -352,6 +461,11 @@ CLAIMS: tuple[Claim, ...] = (
           "HyperNet does not learn at all on Swimmer, Swimmer_15 and Humanoid_Stand.", "rl",
           "final_return", "fails_on", a=("hypernet",),
           settings=("Swimmer", "swimmer-swimmer15", "humanoid-stand"), needs=CPU_RL),
+    Claim("O2O-F2-hypernet-halfcheetah", O2O, "Fig. 2 caption",
+          "For HalfCheetah and HyperNet there was initially a learning signal but then the curve "
+          "flattened at 0.", "rl", "final_return", "fails_on", a=("hypernet",),
+          settings=("HalfCheetah",), needs=CPU_RL,
+          note="no gain beyond doubt at the end; the initial spike is not tested"),
     Claim("O2O-F2-deepnet-fails", O2O, "Fig. 2 caption",
           "DeepNet does not learn at all on Humanoid.", "rl", "final_return", "fails_on",
           a=("deepnet",), settings=("Humanoid",), needs=CPU_RL),
@@ -359,6 +473,12 @@ CLAIMS: tuple[Claim, ...] = (
           "HyperNet is much slower than all other methods.", "rl", "seconds_per_iteration",
           "better", a=("hypernet",), direction="higher", needs=CPU_RL,
           note="wall-clock s per ES iteration"),
+    Claim("O2O-F2-similar-time", O2O, "Sec. 5.1.3",
+          "Exponential mapping took negligible time, so all the algorithms but HyperNet had "
+          "similar running time.", "rl", "seconds_per_iteration", "better", a=("odetoode",),
+          b=RL_OTHERS, margin=-0.5, needs=CPU_RL,
+          note="ODEtoODE not slower per ES iteration than any non-HyperNet policy by more "
+               "than 50 % (ours)"),
     # Each t against its own bounds: per (phase, T, N, seed) the task records min over t < T of
     # log(r_t / lower_t) and max of log(r_t / upper_t) (odetoode_theory.bound_margins); every t
     # is inside its bounds iff the first is ≥ 0 and the second ≤ 0, here up to 1e-9
@@ -385,6 +505,12 @@ CLAIMS: tuple[Claim, ...] = (
           direction="higher", threshold=8 / 11, needs=Need(
               "CPU", 20, "9 models x 100 epochs of a width-128 MLP (ours: rough)"),
           note="an ODEtoODE variant best in ≥ 8/11 of the corruption rows"),
+    Claim("O2O-T1-odetoode1", O2O, "Sec. 5.2.3",
+          "On this task ODEtoODE-1 (a constant perturbation of the hidden units) works best.",
+          "mnistc", "accuracy", "wins", a=("odetoode-1",), direction="higher", threshold=0.5,
+          needs=Need("CPU", 20, "9 models x 100 epochs of a width-128 MLP (ours: rough)"),
+          note="ours: ODEtoODE-1 best of all models in ≥ half the rows (printed: 6 of 11, "
+               "one tie)"),
     Claim("O2O-T2-wins", O2O, "Table 2 (Sec. 5.2)",
           "With dropout ODEtoODE outperforms the other models on most corruptions (printed: 8 "
           "of 11 rows).", "mnistc_table2", "accuracy", "wins",
@@ -417,13 +543,30 @@ CLAIMS: tuple[Claim, ...] = (
           "structure", "discrete_adjoint_error", "threshold", threshold=1e-10,
           a=("node", "hbnode", "gnesterovnode", "odetoode", "hamnode")),
     Claim("SPDL-F3-equivariant", SPDL, "Fig. 3 (Sec. 5.2)",
-          "The equivariant denoiser converges in fewer iterations to a lower objective than "
-          "the ordinary CNN.", "equivariant_denoising", "final_loss", "better",
-          a=("equivariant",), b=("ordinary",), needs=NOT_BUILT),
+          "The equivariant denoiser consistently ... achieves a better objective function value "
+          "than the ordinary denoiser.", "equivariant_denoising", "final_loss",
+          "every_run_better", a=("equivariant",), b=("ordinary",), needs=NOT_BUILT,
+          note="'consistently' over the 5 runs: every run"),
+    Claim("SPDL-F3-iterations", SPDL, "Fig. 3 (Sec. 5.2)",
+          "The equivariant denoiser consistently converges in fewer iterations than the "
+          "ordinary denoiser.", "equivariant_denoising", "iterations_to_converge",
+          "every_run_better", a=("equivariant",), b=("ordinary",), needs=NOT_BUILT,
+          note="every run; 'converged': training error within 1 % of its final value (ours)"),
     Claim("SPDL-F3-rotations", SPDL, "Fig. 3 (Sec. 5.2)",
-          "The equivariant denoiser generalises to rotated inputs, the ordinary one does not.",
+          "We can be confident that the equivariant denoiser will generalise to rotated "
+          "examples despite not having seen them in training.",
           "equivariant_denoising", "rotated_error", "better", a=("equivariant",),
-          b=("ordinary",), needs=NOT_BUILT),
+          b=("ordinary",), needs=NOT_BUILT,
+          note="ours: its error on rotated inputs below the ordinary denoiser's (the paper "
+               "says nothing measured about the ordinary one)"),
+)
+
+# Checks of ours: properties that the papers state as theory or construction (no number in a
+# result section), measured here; docs/CLAIMS.md lists them apart from the papers' claims.
+THEORY_CHECKS: tuple[str, ...] = (
+    "O2O-L41", "O2O-S32-expm", "O2O-S31-isospectral", "SPDL-F4-converge",
+    "SPDL-S22-symplectic", "SPDL-S61-conformal", "SPDL-S211-gradient-flow", "SPDL-S4-coupling",
+    "SPDL-S23-orthogonal", "SPDL-S3-discrete-adjoint", "SPDL-F3-rotations",
 )
 
 # Result-section claims the ledger does not test, and why.
@@ -435,10 +578,23 @@ LEFT_OUT: tuple[tuple[str, str, str], ...] = (
     (NES, "Fig. 6 (NODE stopped)", "a remark on a run stopped for time, not a claim"),
     (NES, "Sec. 5 'better accuracy and smaller NFEs in all experiments'", "a summary "
      "contradicted by the paper's own SONODE/Walker2D result; its parts are claims above"),
-    (O2O, "Fig. 2 caption (HyperNet on HalfCheetah spikes, then flattens at 0)",
-     "a description of one curve's shape"),
+    (O2O, "Fig. 2 caption (HyperNet on HalfCheetah: the initial spike)",
+     "the shape of one curve; its end (flat at 0) is O2O-F2-hypernet-halfcheetah"),
     (O2O, "Lemma 1, Lemma 2, Lemmas 3–4, Theorem 1", "theoretical bounds that no experiment "
      "here measures (Lipschitz constants of the policy and F, ES second moment, SRGD rate)"),
     (SPDL, "Fig. 1, Fig. 2, Example 3.2.1", "qualitative pictures (ResNet feature flow, "
      "half-moons flow density) and an analytic example with no measurement"),
+    (HB, "Sec. 3 'SONODE blows up during long term integration in time, and HBNODE suffers "
+     "from the same issue with some initialization'", "a count of diverged runs: no claim kind "
+     "counts blow-ups, and walker2d_hbnode2021 runs no SONODE"),
+    (HB, "Sec. 5.2 'the possibility of blow up' (of NODE, as its NFEs grow)", "a possibility, "
+     "not a measurement; the growth and the reduced performance are tested"),
+    (NES, "Table 2 (every model's CIFAR10 and MNIST accuracy)", "needs the compare step (issue "
+     "23 item 5): reproduce Table 2 within the reference's spread"),
+    (NES, "Table 3 (GNesterovNODE accuracy for r = 3, 5, 10)", "needs the compare step (issue "
+     "23 item 5): reproduce Table 3 within the reference's spread"),
+    (O2O, "Table 1 (MNIST-C accuracy, 9 models x 11 corruptions)", "needs the compare step "
+     "(issue 23 item 5): reproduce Table 1 within the reference's spread"),
+    (O2O, "Table 2 (MNIST-C with dropout, 13 models x 11 corruptions)", "needs the compare "
+     "step (issue 23 item 5): reproduce Table 2 within the reference's spread"),
 )
