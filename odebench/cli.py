@@ -213,6 +213,14 @@ def _piece(args: argparse.Namespace) -> None:
           f"{record['span_hours']} h, job time {record['job_hours']} h -> {path}")
 
 
+def _reference_status(args: argparse.Namespace) -> None:
+    """The reference's pieces, tables and ledger counts as Markdown (README quotes it)."""
+    from odebench.report.reference_status import reference_status
+
+    config = load_config(args.config)
+    print(reference_status(config, Path(args.results_dir or config["results_dir"])), end="")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="odebench", description="odebench: the commands the Snakemake rules call (train, "
@@ -298,6 +306,8 @@ def parser() -> argparse.ArgumentParser:
     counts.add_argument("ledger", help="the claims ledger (results/<profile>/claims.csv)")
     counts.add_argument("out", help="the .html file to write")
     counts.set_defaults(handler=_ledger_counts)
+    command("reference-status", "a reference profile's pieces (runs, wall time, machine), "
+            "tables and claims counts, as Markdown", _reference_status, experiments=False)
     piece = command("piece", "a finished reference piece's record (pieces/<name>.json: its "
                     "runs, machine, versions, wall time)", _piece, experiments=False)
     piece.add_argument("--name", required=True, help="the piece (the config's pieces:)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,8 @@ def test_generated_sections_equal_their_command_output():
 def test_a_changed_config_makes_its_generated_section_stale(tmp_path, monkeypatch):
     config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
     config["experiments"]["rl"]["iterations"] = 31
-    (tmp_path / "config").mkdir()
+    shutil.copytree(ROOT / "config", tmp_path / "config")  # every profile a section quotes
+    (tmp_path / "results").symlink_to(ROOT / "results")     # the committed reference
     (tmp_path / "config/smoke.yaml").write_text(yaml.safe_dump(config))
     readme = (ROOT / "README.md").read_text()
     (tmp_path / "README.md").write_text(readme)

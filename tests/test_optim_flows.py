@@ -159,3 +159,78 @@ def test_optim_flows_experiment_records_every_method_and_names_bad_options(tmp_p
         "model_options": {"review_fig4": {"nag_momentum": 0.9}}}}}
     with pytest.raises(ValueError, match="nag_momentum"):
         experiment_task(bad, "optim_flows")
+
+
+def _distances(frame: pd.DataFrame, problem: str) -> pd.DataFrame:
+    """‖(x, y) − x*‖₂ per output time (rows) and method (columns) of an hbnode_fig2 frame."""
+    mx, my = of.OBJECTIVES_2D[problem][2]
+    sub = frame[frame["problem"] == problem]
+    dist = np.hypot(sub["x"] - mx, sub["y"] - my)
+    return sub.assign(d=dist).pivot(index="t", columns="method", values="d")
+
+
+def test_dopri5_fixed_is_fifth_order():
+    # z' = -z, z(0) = 1 on [0, 1]: the error at t = 1 falls ~2^5 = 32 times per halving of h
+    errors = []
+    for n in (10, 20, 40):
+        zs = of.dopri5_fixed(lambda z: -z, np.array([1.0]), np.linspace(0.0, 1.0, n + 1))
+        errors.append(abs(zs[-1, 0] - np.exp(-1.0)))
+    assert errors[0] < 1e-7
+    for coarse, fine in zip(errors, errors[1:], strict=False):
+        assert 25 < coarse / fine < 40
+
+
+def test_hbnode_fig2_fixed_step_dopri5_matches_the_adaptive_solve():
+    # App. E.6 literally: Dormand-Prince-45 "using a step size dt" (0.001 Rosenbrock, 0.01
+    # Beale). Fixed steps give the same trajectories as RK45 at rtol 1e-10: the solver reading
+    # does not explain the contradicted Fig. 2 verdicts.
+    adaptive = of.hbnode_fig2()
+    fixed = of.hbnode_fig2(of.resolve("hbnode_fig2", {"method": "DP45_fixed"}))
+    assert len(fixed) == len(adaptive)
+    np.testing.assert_allclose(fixed[["t", "x", "y"]], adaptive[["t", "x", "y"]], atol=1e-6)
+
+
+def test_hbnode_fig2_bad_settings_name_the_key():
+    cfg = of.resolve("hbnode_fig2", {"method": "DP45_fixed", "problems": ("beale",),
+                                     "beale_dt": 0.5})
+    with pytest.raises(RuntimeError, match="beale_dt = 0.5"):
+        of.hbnode_fig2(cfg)
+    with pytest.raises(ValueError, match="'method'.*DP45_fixed"):
+        of.resolve("hbnode_fig2", {"method": "euler"})
+    with pytest.raises(ValueError, match="'beale_gamma'.*>= 0"):  # paper: gamma >= 0
+        of.resolve("hbnode_fig2", {"beale_gamma": -0.1})
+    assert of.resolve("hbnode_fig2", {"beale_gamma": 0}).beale_gamma == 0
+
+
+def test_hbnode_fig2_rosenbrock_hbode_is_behind_on_the_whole_window_for_any_gamma():
+    # Not a threshold of ours: at every output time in (0, 1] the heavy-ball ODE is farther
+    # from (1, 1) than the gradient flow. Starting at rest it moves ~t^2/2 grad F at first,
+    # so even gamma = 0 (no damping) is behind at t = 1 (0.671 vs 0.638).
+    for gamma, hb_final in ((0.9, 0.8586), (0.0, 0.6710)):
+        dist = _distances(of.hbnode_fig2(of.resolve("hbnode_fig2", {
+            "problems": ("rosenbrock",), "rosenbrock_gamma": gamma, "rosenbrock_dt": 0.01})),
+            "rosenbrock")
+        late = dist.loc[dist.index > 0]
+        assert (late["HBODE"] > late["ODE"]).all()
+        assert dist["ODE"].iloc[-1] == pytest.approx(0.6375, abs=1e-3)
+        assert dist["HBODE"].iloc[-1] == pytest.approx(hb_final, abs=1e-3)
+
+
+def test_hbnode_fig2_beale_verdict_depends_on_the_time_point():
+    # At the paper's settings (gamma = 0.7, t in [0, 2]) HBODE passes the star and overshoots.
+    frame = of.hbnode_fig2(of.resolve("hbnode_fig2", {"problems": ("beale",)}))
+    dist = _distances(frame, "beale")
+    assert dist.loc[1.0, "HBODE"] == pytest.approx(0.358, abs=2e-3)  # closer at t = 1 ...
+    assert dist.loc[1.0, "ODE"] == pytest.approx(0.607, abs=2e-3)
+    assert dist.loc[2.0, "HBODE"] == pytest.approx(1.358, abs=2e-3)  # ... farther at t = 2
+    assert dist.loc[2.0, "ODE"] == pytest.approx(0.329, abs=2e-3)
+    # its closest approach (t ~ 1.07) is about the gradient flow's best on [0, 2] (at t = 2)
+    assert dist["HBODE"].idxmin() == pytest.approx(1.07, abs=0.02)
+    assert dist["HBODE"].min() < dist["ODE"].min() < dist["HBODE"].min() + 0.02
+    # in F - F* it is behind even at t = 1 (2.02 vs 0.108)
+    loss = frame[frame["t"] == 1.0].set_index("method")["loss"]
+    assert loss["HBODE"] > 10 * loss["ODE"]
+    # with more damping (gamma = 2) it is ahead at t = 2 as well (0.124 vs 0.329)
+    dist = _distances(of.hbnode_fig2(of.resolve("hbnode_fig2", {
+        "problems": ("beale",), "beale_gamma": 2.0})), "beale")
+    assert dist.loc[2.0, "HBODE"] < 0.5 * dist.loc[2.0, "ODE"]

@@ -154,11 +154,19 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("HB-F2-rosenbrock", HB, "Fig. 2 (App. E.6)",
           "HBODE converges to the stationary point faster than the gradient flow (Rosenbrock).",
           "optim_flows", "final_distance", "better", a=("HBODE",), b=("ODE",),
-          settings=("rosenbrock",), note="‖x − x*‖₂ at t = 1, x* = (1, 1)"),
+          settings=("rosenbrock",),
+          note="‖x − x*‖₂ at t = 1, x* = (1, 1). Checked: not supported at App. E.6's settings. "
+               "HBODE is farther at every t ≤ 1 (t = 1: 0.859 vs 0.638; F − F* 0.220 vs 0.107), "
+               "also with fixed-step DP45 at Δt = 0.001, and at t = 1 for each γ tried in "
+               "[0, 5]; no official code for Fig. 2. It leads from t ≈ 1.46 (docs/PAPERS.md)"),
     Claim("HB-F2-beale", HB, "Fig. 2 (App. E.6)",
           "HBODE converges to the stationary point faster than the gradient flow (Beale).",
           "optim_flows", "final_distance", "better", a=("HBODE",), b=("ODE",),
-          settings=("beale",), note="‖x − x*‖₂ at t = 2, x* = (3, 0.5)"),
+          settings=("beale",),
+          note="‖x − x*‖₂ at t = 2, x* = (3, 0.5). Checked: depends on our time point. HBODE "
+               "passes the minimiser and overshoots: closer at t = 1 (0.358 vs 0.607), farther "
+               "at t = 2 (1.358 vs 0.329); F − F* larger at both; γ = 2 makes it closer at "
+               "t = 2 (0.124) (docs/PAPERS.md)"),
     Claim("HB-F3-blowup", HB, "Fig. 3 (Sec. 3)",
           "At initialisation ‖h(t)‖ of ANODE, SONODE and HBNODE grows faster than NODE's.",
           "silverbox_init_hbnode2021", "max_h_norm", "better", a=("anode", "sonode", "hbnode"),

@@ -2,7 +2,8 @@
 
 * :func:`hbnode_fig2` -- HBNODE paper (Xia et al. 2021) Fig. 2 / App. E.6: gradient flow
   ``x' = -grad F(x)`` (eq. 8) vs the heavy-ball ODE ``x'' + gamma x' = -grad F(x)`` (eq. 7) on
-  Rosenbrock and Beale, integrated with ``scipy.integrate.solve_ivp`` (RK45, tight tolerances).
+  Rosenbrock and Beale, integrated with ``scipy.integrate.solve_ivp`` (RK45, tight tolerances)
+  or, ``method: DP45_fixed``, fixed-step Dormand--Prince as App. E.6 literally says.
 * :func:`nesterov_fig1` -- NesterovNODE paper Fig. 1: GD vs heavy ball vs NAG (momentum
   ``(k-1)/(k+2)``, eq. 7 of that paper) on ``1/2 x^T L x - x^T b`` with ``L`` the Laplacian of a
   cycle graph and ``b = e_1``.
@@ -194,6 +195,33 @@ def adam(grad: Grad, x0, lr: float, beta1: float, beta2: float, eps: float,
     return xs
 
 
+# Dormand--Prince 5(4) tableau (the 5th-order weights are the last row of _DP_A).
+_DP_A = (
+    (),
+    (1 / 5,),
+    (3 / 40, 9 / 40),
+    (44 / 45, -56 / 15, 32 / 9),
+    (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+    (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
+    (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
+)
+
+
+def dopri5_fixed(rhs: Callable[[Array], Array], z0, t_grid: Array) -> Array:
+    """Dormand--Prince 5(4) without error control, one step per interval of ``t_grid``
+    (autonomous ``rhs``); returns the states at ``t_grid``, shape [len(t_grid), dim]."""
+    zs = np.empty((len(t_grid), np.size(z0)))
+    z = np.array(z0, dtype=float)
+    zs[0] = z
+    for i, h in enumerate(np.diff(t_grid)):
+        stages: list[Array] = []
+        for row in _DP_A[:-1]:
+            stages.append(rhs(z + h * sum(a * k for a, k in zip(row, stages, strict=True))))
+        z = z + h * sum(b * k for b, k in zip(_DP_A[-1], stages, strict=True))
+        zs[i + 1] = z
+    return zs
+
+
 # ---------------------------------------------------------------------------------------------
 # Defaults (each value: where it comes from) and configs.
 # ---------------------------------------------------------------------------------------------
@@ -204,14 +232,17 @@ HBNODE_FIG2_DEFAULTS: dict[str, Any] = {
     "rosenbrock_gamma": 0.9,  # paper: App. E.6 "we set gamma = 0.9"
     "rosenbrock_T": 1.0,  # paper: App. E.6 "for t from 0 to 1"
     # paper: "step size dt = 0.001" with Dormand-Prince-45; with an adaptive solver we read it
-    # as the output sampling interval (unspecified meaning: ours)
+    # as the output sampling interval (unspecified meaning: ours); with DP45_fixed, the step
     "rosenbrock_dt": 0.001,
     "beale_start": (0.0, 0.0),  # paper: App. E.6 "Starting from (0, 0)"
     "beale_gamma": 0.7,  # paper: App. E.6 "we set gamma = 0.7"
     "beale_T": 2.0,  # paper: App. E.6 "for t from 0 to 2"
     "beale_dt": 0.01,  # paper: "step size 0.01" (read as output sampling, as above: ours)
     "velocity0": (0.0, 0.0),  # paper: App. E.6 "initial value of dx/dt = (0, 0)"
-    "method": "RK45",  # paper: Dormand-Prince-45 (scipy's RK45 is Dormand-Prince 5(4))
+    # paper: Dormand-Prince-45 (scipy's RK45 is Dormand-Prince 5(4)). "DP45_fixed" is the
+    # literal reading, fixed steps of size *_dt without error control: the same trajectories
+    # to 1e-6 (docs/PAPERS.md, HBNODE Fig. 2)
+    "method": "RK45",
     "rtol": 1e-10,  # unspecified: ours (tight, per the brief)
     "atol": 1e-12,  # unspecified: ours
 }
@@ -257,16 +288,20 @@ REVIEW_FIG4_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: HBNODE Fig. 2 integrators: scipy ``solve_ivp`` methods and the fixed-step Dormand--Prince.
+FIG2_METHODS = ("RK45", "DOP853", "RK23", "Radau", "BDF", "LSODA", "DP45_fixed")
+
+
 def _fail(key: str, value: Any, why: str) -> None:
     raise ValueError(f"bad value for config key {key!r}: {value!r} ({why})")
 
 
-def _positive(cfg: Any, *keys: str) -> None:
+def _positive(cfg: Any, *keys: str, allow_zero: bool = False) -> None:
     for key in keys:
         value = getattr(cfg, key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value) or value <= 0:
-            _fail(key, value, "must be a finite number > 0")
+                or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            _fail(key, value, f"must be a finite number {'>=' if allow_zero else '>'} 0")
 
 
 def _unit_interval(cfg: Any, *keys: str, closed_right: bool = False) -> None:
@@ -332,13 +367,13 @@ class HBNodeFig2Config:
         _choices(self, "problems", ("rosenbrock", "beale"))
         for key in ("rosenbrock_start", "beale_start", "velocity0"):
             _point(self, key)
-        _positive(self, "rosenbrock_gamma", "rosenbrock_T", "rosenbrock_dt", "beale_gamma",
-                  "beale_T", "beale_dt", "rtol", "atol")
+        _positive(self, "rosenbrock_T", "rosenbrock_dt", "beale_T", "beale_dt", "rtol", "atol")
+        _positive(self, "rosenbrock_gamma", "beale_gamma", allow_zero=True)  # paper: gamma >= 0
         for name in ("rosenbrock", "beale"):
             if getattr(self, f"{name}_dt") > getattr(self, f"{name}_T"):
                 _fail(f"{name}_dt", getattr(self, f"{name}_dt"), f"must be <= {name}_T")
-        if self.method not in ("RK45", "DOP853", "RK23", "Radau", "BDF", "LSODA"):
-            _fail("method", self.method, "must be a scipy solve_ivp method")
+        if self.method not in FIG2_METHODS:
+            _fail("method", self.method, f"must be one of {list(FIG2_METHODS)}")
 
 
 @dataclass(frozen=True)
@@ -409,6 +444,24 @@ def _frame(figure: str, problem: str, method: str, xs: Array, loss: Array) -> pd
     })
 
 
+def _integrate(rhs: Callable, z0: Array, t_eval: Array, cfg: HBNodeFig2Config,
+               problem: str, method: str) -> Array:
+    """The states at ``t_eval`` by ``cfg.method`` (``DP45_fixed``: one step per interval)."""
+    if cfg.method == "DP45_fixed":
+        with np.errstate(over="ignore", invalid="ignore"):
+            zs = dopri5_fixed(lambda z: rhs(0.0, z), z0, t_eval)
+        if not np.isfinite(zs).all():
+            raise RuntimeError(f"method DP45_fixed blew up on {problem}/{method} at "
+                               f"{problem}_dt = {getattr(cfg, problem + '_dt')}: lower "
+                               f"{problem}_dt or use method RK45")
+        return zs
+    sol = solve_ivp(rhs, (0.0, t_eval[-1]), z0, method=cfg.method, t_eval=t_eval,
+                    rtol=cfg.rtol, atol=cfg.atol)
+    if not sol.success:
+        raise RuntimeError(f"solve_ivp failed on {problem}/{method}: {sol.message}")
+    return sol.y.T
+
+
 def hbnode_fig2(cfg: HBNodeFig2Config | None = None) -> pd.DataFrame:
     """Gradient flow (``ODE``) vs heavy-ball ODE (``HBODE``) on Rosenbrock and Beale.
 
@@ -437,13 +490,9 @@ def hbnode_fig2(cfg: HBNodeFig2Config | None = None) -> pd.DataFrame:
             "HBODE": (hb, np.concatenate([start, np.array(cfg.velocity0)])),
         }
         for method, (rhs, z0) in runs.items():
-            sol = solve_ivp(rhs, (0.0, horizon), z0, method=cfg.method, t_eval=t_eval,
-                            rtol=cfg.rtol, atol=cfg.atol)
-            if not sol.success:
-                raise RuntimeError(f"solve_ivp failed on {problem}/{method}: {sol.message}")
-            xs = sol.y[:2].T
+            xs = _integrate(rhs, z0, t_eval, cfg, problem, method)[:, :2]
             frame = _frame("hbnode_fig2", problem, method, xs, func(xs[:, 0], xs[:, 1]) - fmin)
-            frame.insert(4, "t", sol.t)
+            frame.insert(4, "t", t_eval)
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 

@@ -1,0 +1,45 @@
+"""The committed reference at a glance (`odebench reference-status`): which pieces are done
+(machine, wall time), which experiments have tables, and the claims ledger's counts per verdict.
+README.md quotes its output in a generated section, so the headline cannot drift from the
+committed results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from odebench.report.landing import counts_sentence, verdict_counts
+
+PIECES_DIR = "pieces"  # as odebench.tasks.pieces (not imported: it loads torch)
+
+
+def _piece_rows(config: dict[str, Any], results_dir: Path) -> list[str]:
+    rows = []
+    for name in config.get("pieces") or {}:
+        path = results_dir / PIECES_DIR / f"{name}.json"
+        if not path.is_file():
+            rows.append(f"| {name} | not run yet | | | |")
+            continue
+        record = json.loads(path.read_text())
+        machine = record.get("machine", {})
+        rows.append(f"| {name} | {record['runs']} runs | {record.get('span_hours')} | "
+                    f"{record.get('job_hours')} | {machine.get('cores')}-core "
+                    f"{machine.get('cpu', '?')}, commit {record.get('commit') or '?'} |")
+    return rows
+
+
+def reference_status(config: dict[str, Any], results_dir: str | Path) -> str:
+    """Markdown: the ledger's counts (or that there is none yet), the experiments with tables,
+    and one row per piece (runs, span and summed job hours, machine)."""
+    results_dir = Path(results_dir)
+    ledger = results_dir / "claims.csv"
+    counts = (counts_sentence(verdict_counts(ledger)) + "."
+              if ledger.is_file() else "no claims ledger yet (`make reference-report`).")
+    tables = sorted(p.stem for p in (results_dir / "tables").glob("*.md"))
+    lines = [f"Reference profile `{config.get('profile')}` (`{results_dir}`): {counts}", "",
+             "Experiments with tables: " + (", ".join(f"`{t}`" for t in tables) or "none yet")
+             + ".", "",
+             "| piece | runs | span (h) | job time (h) | machine |", "|---|---|---|---|---|",
+             *_piece_rows(config, results_dir)]
+    return "\n".join(lines) + "\n"
