@@ -587,3 +587,16 @@ def test_inventory_lists_every_claim_and_theory_check():
     assert set(THEORY_CHECKS) <= ids
     missing = sorted(i for i in ids if f"`{i}`" not in text)
     assert not missing, f"docs/CLAIMS.md does not list {missing}"
+
+
+def test_optimiser_flows_are_deterministic_so_one_run_decides():
+    """HBNODE Fig. 2 on the flows' one run: the heavy-ball flow's distance is compared exactly."""
+    from odebench.report.claim_tests import DETERMINISTIC
+
+    claim = next(c for c in CLAIMS if c.id == "HB-F2-rosenbrock")
+    frame = synthetic(claim, False)
+    frame = frame[frame["seed"] == 0].assign(**{DETERMINISTIC: True})
+    verdict = evaluate(claim, frame)
+    assert verdict.verdict == CONTRADICTED and "deterministic: one run is exact" in \
+        verdict.measured
+    assert evaluate(claim, frame.drop(columns=[DETERMINISTIC])).verdict == INCONCLUSIVE

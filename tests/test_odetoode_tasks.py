@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import torch
 
 from odebench.report.build import build_experiment_report
 from odebench.report.claims import HOLDS, evaluate, load_records
@@ -116,3 +117,33 @@ def test_eta_that_does_not_divide_the_horizon_is_an_error(tmp_path):
     config = _config(tmp_path, {"mnistc": {**MNISTC, "eta": 0.3, "models": ["odetoode-1"]}})
     with pytest.raises(ValueError, match="0.3"):
         run_one(config, "mnistc", "odetoode-1", 0, log=lambda _: None)
+
+
+class _Doubling(torch.nn.Module):
+    """x_1 = 2 x_0 and logits = scale · x_1: ∂L/∂x_0 = 2 ∂L/∂x_1 for every sample."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.encoder = torch.nn.Identity()
+        self.block = self
+        self.scale = scale
+
+    def trajectory(self, x0):
+        return [x0, 2 * x0]
+
+    def head(self, state):
+        return self.scale * state
+
+
+def test_a_saturated_sample_has_no_ratio_and_is_counted():
+    """Lemma 4.1's measurement at long horizons: a sample whose softmax saturates has an output
+    gradient that underflows (0/0); it is left out, not read as a ratio of 0 or 1e148."""
+    from odebench.tasks.odetoode_theory import gradient_ratios
+
+    x = torch.tensor([[50.0, -50.0], [0.1, 0.2]], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 0])
+    ratios, undefined = gradient_ratios(_Doubling(10.0), x, y)
+    assert undefined == 1 and ratios.shape == (2, 1)
+    assert ratios[0, 0].item() == pytest.approx(2.0) and ratios[1, 0].item() == 1.0
+    ratios, undefined = gradient_ratios(_Doubling(10.0), x[1:], y[1:])
+    assert undefined == 0 and ratios.shape == (2, 1)

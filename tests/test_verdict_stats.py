@@ -117,3 +117,12 @@ def test_combinations():
     assert count_of([HOLDS, HOLDS, CONTRADICTED, INCONCLUSIVE], 2) == HOLDS
     assert count_of([HOLDS, CONTRADICTED, CONTRADICTED, INCONCLUSIVE], 3) == CONTRADICTED
     assert count_of([HOLDS, INCONCLUSIVE, INCONCLUSIVE, CONTRADICTED], 3) == INCONCLUSIVE
+
+
+def test_one_run_of_a_deterministic_experiment_is_decided_by_its_sign():
+    result = beats(_seeds(1.0), _seeds(2.0), "lower", exact=True)
+    assert result.outcome == HOLDS and "deterministic" in result.note
+    assert beats(_seeds(3.0), _seeds(2.0), "lower", exact=True).outcome == CONTRADICTED
+    assert beats(_seeds(2.0), _seeds(2.0), "lower", exact=True).outcome == INCONCLUSIVE
+    assert within(_seeds(0.5), 1.0, "lower", exact=True).outcome == HOLDS
+    assert beats(_seeds(1.0), _seeds(2.0), "lower").outcome == INCONCLUSIVE  # not exact

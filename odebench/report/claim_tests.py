@@ -148,15 +148,23 @@ def _deciding(parts: Sequence[Comparison], verdict: str) -> Comparison | None:
 
 
 def _best_of(claim: Claim, values: dict[str, Values], a: list[str],
-             b: list[str]) -> tuple[str, list[Comparison], str]:
+             b: list[str], exact: bool = False) -> tuple[str, list[Comparison], str]:
     """``a`` (its best model by mean) among the best ``top``: fewer than ``top`` of ``b`` may
     be at least as good; each other model compared with it seed by seed."""
     pick = min if claim.direction == "lower" else max
     best = pick(a, key=lambda s: _mean(values[s]))
-    parts = [beats(values[best], values[y], claim.direction) for y in b]
+    parts = [beats(values[best], values[y], claim.direction, exact=exact) for y in b]
     verdict = count_of([p.outcome for p in parts], len(b) - claim.top + 1)
     shown = ", ".join(f"{s} {_fmt(_mean(values[s]))}" for s in dict.fromkeys([*a, *b]))
     return verdict, parts, shown
+
+
+DETERMINISTIC = "deterministic"  # a records column: the experiment does not depend on the seed
+
+
+def is_deterministic(records: pd.DataFrame) -> bool:
+    """Records of an experiment that no seed changes (the optimiser flows): one run is exact."""
+    return DETERMINISTIC in records and bool(records[DETERMINISTIC].fillna(False).all())
 
 
 def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
@@ -164,6 +172,7 @@ def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
     or ``threshold`` claim (the others: :func:`check_claim`)."""
     kind = claim.kind
     cells = _cells(claim, records)
+    exact = is_deterministic(records)
     verdicts, evidence, everything = [], [], []
     seen: set[str] = set()
     for label, values in cells:
@@ -180,20 +189,21 @@ def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
             if not b:
                 raise NotRun(f"{', '.join(claim.b) or 'no other model'} has no completed "
                              f"run to compare {', '.join(a)} with ({label})")
-            parts = [beats(values[x], values[y], claim.direction, claim.margin)
+            parts = [beats(values[x], values[y], claim.direction, claim.margin, exact)
                      for x in a for y in b]
             verdict = all_of(parts)
         elif kind in ("best_of", "wins"):
             if not b:
                 raise NotRun(f"nothing to compare {', '.join(a)} with ({label})")
-            verdict, parts, shown = _best_of(claim, values, a, b)
+            verdict, parts, shown = _best_of(claim, values, a, b, exact)
             if kind == "wins":
                 pick = min if claim.direction == "lower" else max
                 best = pick(values, key=lambda s: _mean(values[s]))
                 shown = f"best {best} {_fmt(_mean(values[best]))}"
         elif kind == "ordering":
             step = "higher" if claim.direction == "increasing" else "lower"
-            parts = [beats(values[nxt], values[prev], step) for prev, nxt in pairwise(a)]
+            parts = [beats(values[nxt], values[prev], step, exact=exact)
+                     for prev, nxt in pairwise(a)]
             verdict = all_of(parts)
             shown = " → ".join(f"{s} {_fmt(_mean(values[s]))}" for s in a)
         elif kind == "every_run_better":
@@ -203,7 +213,7 @@ def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
             verdict = all_of(parts)
         elif kind == "threshold":
             assert claim.threshold is not None
-            parts = [within(values[s], claim.threshold, claim.direction) for s in a]
+            parts = [within(values[s], claim.threshold, claim.direction, exact) for s in a]
             verdict = all_of(parts)
             shown = ", ".join(f"{s} {_fmt(_mean(values[s]))}" for s in a) + (
                 f" ({'≤' if claim.direction == 'lower' else '≥'} {claim.threshold:g})")

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from odebench.records.atomic import atomic_write_text
-from odebench.report.claim_tests import NotRun, check_claim
+from odebench.report.claim_tests import DETERMINISTIC, NotRun, check_claim
 from odebench.report.claim_types import KINDS, Claim
 from odebench.report.outcomes import COMPLETED, outcome_text, with_outcome
 from odebench.report.tables import per_run, with_setting
@@ -105,6 +106,9 @@ def _extra_statistics(epochs: pd.DataFrame, records: pd.DataFrame) -> pd.DataFra
                                                / merged["nfe_forward_last"])
     if {"nfe_backward", "nfe_forward"} <= set(merged):
         merged["nfe_backward_minus_forward"] = merged["nfe_backward"] - merged["nfe_forward"]
+    for column in ("max_h_norm", "final_h_norm"):  # the papers plot ‖h(t)‖ on a log scale
+        if column in merged:
+            merged[f"log10_{column}"] = np.log10(merged[column].where(merged[column] > 0))
     return merged
 
 
@@ -161,6 +165,8 @@ def records_from(epochs: pd.DataFrame, runs: pd.DataFrame, experiment: str,
             rows.append(summary.assign(run=run, seed=part["seed"].iloc[0]))
         table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
         table = table.rename(columns={"method": "model", "problem": "setting"})
+        # ODE solves of fixed objectives from fixed starts: no seed changes them
+        table = table.assign(**{DETERMINISTIC: True})
         return (_final_distance(table) if len(table) else table), left
     if kind == "structure":
         values = done.assign(value=done["value"].where(done["applicable"].astype(bool)))

@@ -17,7 +17,8 @@ two sides are independent samples (Welch). The rule, at ``ALPHA = 0.05`` one-sid
   (an exact tie, ``d = 0`` on every seed, is inconclusive);
 - a comparison of two models, or of a model with a threshold, on fewer than 2 seeds per
   side is inconclusive (one seed has no spread); a deterministic quantity (zero spread on 2 or
-  more seeds) is decided by its sign.
+  more seeds) is decided by its sign, and so is the one run of a deterministic experiment (no
+  seed changes it: the optimiser flows), ``exact=True``.
 
 For an inconclusive comparison with a measured spread, :func:`seeds_needed` gives the number
 of seeds at which the measured mean difference would clear the interval (a t-based estimate
@@ -136,13 +137,21 @@ def two_sample(x: Sequence[float], y: Sequence[float]) -> Comparison:
                       seeds_needed(mean, per_seed_sd) if outcome == INCONCLUSIVE else None)
 
 
+def _exact(d: float) -> Comparison:
+    """A deterministic experiment's one run: its value is exact, decided by its sign."""
+    return Comparison(decide(d, d), d, d, d, 1, True, note="deterministic: one run is exact")
+
+
 def beats(x: dict[int, float], y: dict[int, float], direction: str,
-          margin: float = 0.0) -> Comparison:
+          margin: float = 0.0, exact: bool = False) -> Comparison:
     """``x`` better than ``y`` (per-seed values, keyed by seed) by more than ``margin``·|y|:
-    paired on the seeds both have when they have the same seeds, else Welch."""
+    paired on the seeds both have when they have the same seeds, else Welch. ``exact``: the
+    experiment is deterministic (no seed changes it), so one run each is decided by its sign."""
     sign = 1.0 if direction == "higher" else -1.0
     if x and set(x) == set(y):
         d = [sign * (x[s] - y[s]) - margin * abs(y[s]) for s in sorted(x)]
+        if exact and len(d) == 1 and math.isfinite(d[0]):
+            return _exact(d[0])
         return one_sample(d, paired=True)
     y_mean = float(np.mean(list(y.values()))) if y else math.nan
     shifted = [sign * v for v in x.values()]
@@ -150,11 +159,14 @@ def beats(x: dict[int, float], y: dict[int, float], direction: str,
     return two_sample(shifted, other)
 
 
-def within(x: dict[int, float], threshold: float, direction: str) -> Comparison:
+def within(x: dict[int, float], threshold: float, direction: str,
+           exact: bool = False) -> Comparison:
     """``x`` at most (``lower``) or at least (``higher``) ``threshold`` on average; one seed
     is decided by its value (no interval)."""
     sign = 1.0 if direction == "higher" else -1.0
     d = [sign * (v - threshold) for _, v in sorted(x.items())]
+    if exact and len(d) == 1 and math.isfinite(d[0]):
+        return _exact(d[0])
     if len(d) == 1 and math.isfinite(d[0]):
         return Comparison(decide(d[0], d[0]), d[0], math.nan, math.nan, 1, True,
                           note="one run: its value, no interval")

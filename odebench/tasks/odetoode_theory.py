@@ -131,15 +131,26 @@ def bound_margins(ratios: torch.Tensor, lower: torch.Tensor,
     return float(over_lower.min()), float(over_upper.max())
 
 
-def gradient_ratios(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-sample ratios ‖∂L/∂x_i‖ / ‖∂L/∂x_N‖, shape [N + 1, batch] (rows i = 0..N)."""
+# A sample whose output gradient ‖∂L/∂x_N‖ is below this share of the batch's largest has no
+# measurable ratio: its softmax is saturated and the loss gradient has underflowed (to exactly 0
+# in float64 at long horizons, where the states grow like e^T), so 0/0 or tiny/tiny is noise.
+DEFINED_SHARE = 1e-8
+
+
+def gradient_ratios(model: nn.Module, x: torch.Tensor,
+                    y: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Per-sample ratios ‖∂L/∂x_i‖ / ‖∂L/∂x_N‖, shape [N + 1, samples] (rows i = 0..N), of
+    the samples whose output gradient is measurable (:data:`DEFINED_SHARE`), and the number of
+    samples left out."""
     x0 = model.encoder(x)
     states = model.block.trajectory(x0)
     logits = model.head(states[-1])
     loss = nn.functional.cross_entropy(logits, y, reduction="sum")  # samples stay separate
     grads = torch.autograd.grad(loss, states)
     norms = torch.stack([g.norm(dim=1) for g in grads])
-    return norms / norms[-1].clamp_min(torch.finfo(norms.dtype).tiny)
+    last = norms[-1]
+    defined = last > DEFINED_SHARE * last.max()
+    return norms[:, defined] / last[defined], int((~defined).sum())
 
 
 def profile_row(cfg: dict[str, Any], model: nn.Module, phase: str, horizon: float,
@@ -147,7 +158,11 @@ def profile_row(cfg: dict[str, Any], model: nn.Module, phase: str, horizon: floa
     """One (phase, T, N) row: extremes of the ratios, the widest bounds (t = 0), the margins
     of every t to its own bounds (:func:`bound_margins`; ``bounds_hold``), and the profile."""
     eta = horizon / n_steps
-    ratios = gradient_ratios(model, x, y).detach()
+    ratios, undefined = gradient_ratios(model, x, y)
+    ratios = ratios.detach()
+    if ratios.shape[1] == 0:
+        raise ValueError(f"odetoode_theory: no sample has a measurable output gradient at "
+                         f"T = {horizon}, N = {n_steps} (all {undefined} saturated)")
     steps_left = torch.arange(n_steps, -1, -1)
     lower, upper = finite_n_bounds(eta, steps_left)
     over_lower, over_upper = bound_margins(ratios, lower, upper)
@@ -161,6 +176,7 @@ def profile_row(cfg: dict[str, Any], model: nn.Module, phase: str, horizon: floa
         "lower_excess": float((lower[:, None] / ratios.clamp_min(1e-300)).max()),
         "log_over_lower_min": over_lower, "log_over_upper_max": over_upper,
         "bounds_hold": holds,
+        "samples_without_ratio": undefined,
         "log_ratio_span": math.log(float(ratios.max()) / max(float(ratios.min()), 1e-300)),
     }
     for k in range(PROFILE_POINTS):
