@@ -67,7 +67,10 @@ def test_piece_record_holds_runs_machine_versions_and_wall_time(tmp_path, capsys
     assert capsys.readouterr().out.startswith("piece only: 2 runs {'completed': 2}, span ")
     record = json.loads((tmp_path / "results/pieces/only.json").read_text())
     assert record["runs"] == 2 and record["statuses"] == {"completed": 2}
-    assert 0 < record["job_seconds"] <= record["span_seconds"] + 1.0
+    walls = [r["wall_seconds"] for r in record["run_list"]]
+    assert all(w > 0 for w in walls)
+    assert record["job_seconds"] == pytest.approx(sum(walls), abs=1e-3)
+    assert record["job_seconds"] <= record["span_seconds"] + 1.0
     assert record["machine"]["cores"] >= 1 and record["versions"]["torch"]
     assert [r["run"] for r in record["run_list"]] == ["pointcloud/node/seed0",
                                                       "pointcloud/hbnode/seed0"]

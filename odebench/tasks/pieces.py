@@ -131,9 +131,9 @@ def piece_record(config: dict[str, Any], name: str, results_dir: str | Path) -> 
         "statuses": {s: sum(r["status"] == s for r in runs) for s in {r["status"] for r in runs}},
         "first_start": min(starts).isoformat() if starts else None,
         "last_end": max(ends).isoformat() if ends else None,
-        "span_seconds": round(span, 1) if span is not None else None,
+        "span_seconds": round(span, 3) if span is not None else None,
         "span_hours": round(span / 3600, 3) if span is not None else None,
-        "job_seconds": round(sum(walls), 1), "job_hours": round(sum(walls) / 3600, 3),
+        "job_seconds": round(sum(walls), 3), "job_hours": round(sum(walls) / 3600, 3),
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(),
                     "system": f"{platform.system()} {platform.release()}"},
         "versions": _versions(), "commit": _commit(), "run_list": runs}
