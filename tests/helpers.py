@@ -57,3 +57,12 @@ def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.Com
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child that a test stops with SIGINT: restore its default action.
+    A shell's background job (``cmd &``, ``nohup``) starts with SIGINT ignored, and Python
+    keeps an ignored SIGINT ignored, so Ctrl-C tests would otherwise see the run finish."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

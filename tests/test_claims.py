@@ -120,6 +120,10 @@ def synthetic(claim: Claim, hold: bool) -> pd.DataFrame:
             for setting in settings:
                 cells[(model, setting)] = {claim.metric: yes if hold else no}
         return _rows(cells)
+    if kind == "reproduces_table":  # our runs centred on each printed cell (or far off)
+        for model, setting, target in claim.targets:
+            cells[(model, setting)] = {claim.metric: target if hold else 1.5 * target}
+        return _rows(cells)
     if kind == "gap_widens":  # a's advantage over b grows along the settings (or shrinks)
         for i, setting in enumerate(settings):
             gap = float(i + 1) if hold else float(len(settings) - i)
@@ -600,3 +604,19 @@ def test_optimiser_flows_are_deterministic_so_one_run_decides():
     assert verdict.verdict == CONTRADICTED and "deterministic: one run is exact" in \
         verdict.measured
     assert evaluate(claim, frame.drop(columns=[DETERMINISTIC])).verdict == INCONCLUSIVE
+
+
+def test_a_table_reproduction_names_the_cell_outside_and_the_cell_not_run():
+    claim = next(c for c in CLAIMS if c.id == "NES-T3-table")
+    frame = synthetic(claim, True)
+    assert evaluate(claim, frame).verdict == HOLDS
+    far = frame["setting"] == "nesterov_factor=10"
+    off = frame.assign(best_test_accuracy=frame["best_test_accuracy"].where(~far, 0.5))
+    verdict = evaluate(claim, off)
+    assert verdict.verdict == CONTRADICTED
+    assert "2/3 printed cells within" in verdict.measured
+    assert "gnesterovnode@nesterov_factor=10 contradicted (paper 0.6296" in verdict.measured
+    gone = evaluate(claim, frame[~far])
+    assert gone.verdict == NOT_RUN and "gnesterovnode@nesterov_factor=10" in gone.reason
+    one = evaluate(claim, frame[frame["seed"] == 0])
+    assert one.verdict == INCONCLUSIVE

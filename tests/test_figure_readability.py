@@ -454,3 +454,14 @@ def test_overlap_groups_use_a_relative_tolerance_only():
     assert figures.overlapping(curves) == [["a", "c"]]
     assert figures.overlap_note(curves) == "overlapping: a, c"
     assert figures.overlap_note(curves[:2]) == ""
+
+
+def test_a_pdf_rebuilt_from_the_same_data_has_the_same_bytes(tmp_path):
+    """No creation date in the PDF: committed reference figures do not change on a rebuild."""
+    saved = []
+    for name in ("a.pdf", "b.pdf"):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        figures.save_figure(fig, [tmp_path / name])
+        saved.append((tmp_path / name).read_bytes())
+    assert saved[0] == saved[1] and b"CreationDate" not in saved[0]

@@ -23,7 +23,7 @@ from odebench.errors import CheckpointError
 from odebench.records import run_dir
 from odebench.tasks.run import run_one
 from tests.conftest import REPO, run_cli
-from tests.helpers import write_config
+from tests.helpers import interruptible, write_config
 
 POINTCLOUD = {"setup": "hbnode2021", "models": ["node"], "seeds": 1, "epochs": 1,
               "tol": 1.0e-3, "n_train": 12, "batch_size": 12}
@@ -190,7 +190,7 @@ def test_ctrl_c_is_one_line_and_exit_code_130(tmp_path):
     epochs_csv = run_dir(tmp_path, "pointcloud", "node", 0) / "epochs.csv"
     process = subprocess.Popen([sys.executable, "-m", "odebench.cli", *_train_args(config)],
                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None and not epochs_csv.exists():
         time.sleep(0.01)

@@ -24,7 +24,7 @@ from odebench.rl.ray_backend import RayAddressError, RayBackend, probe_address
 from odebench.tasks import rl
 from odebench.tasks.run import experiment_task, run_one
 from tests.conftest import run_cli
-from tests.helpers import write_config
+from tests.helpers import interruptible, write_config
 from tests.loopback import Loopback
 from tests.test_rl_rollout import ExitOncePolicy
 
@@ -337,6 +337,7 @@ def _train_until(config: Path, line: str, sig: signal.Signals) -> tuple[str, int
         [sys.executable, "-m", "odebench.cli", "train", "--config", str(config),
          "--experiment", "rl", "--model", RUN, "--seed", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            preexec_fn=interruptible,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     for out in process.stdout:
         if line in out:

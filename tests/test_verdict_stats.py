@@ -14,6 +14,7 @@ from odebench.report.verdict_stats import (
     beats,
     count_of,
     one_sample,
+    reproduces,
     seeds_needed,
     two_sample,
     within,
@@ -126,3 +127,19 @@ def test_one_run_of_a_deterministic_experiment_is_decided_by_its_sign():
     assert beats(_seeds(2.0), _seeds(2.0), "lower", exact=True).outcome == INCONCLUSIVE
     assert within(_seeds(0.5), 1.0, "lower", exact=True).outcome == HOLDS
     assert beats(_seeds(1.0), _seeds(2.0), "lower").outcome == INCONCLUSIVE  # not exact
+
+
+def test_a_printed_number_inside_the_runs_spread_is_reproduced():
+    runs = [0.60, 0.62, 0.61, 0.63, 0.59]  # mean 0.61, sd ~0.0158: band ± ~0.0316
+    inside, outside = reproduces(runs, 0.635), reproduces(runs, 0.65)
+    assert inside.outcome == HOLDS and inside.effect == pytest.approx(0.0316 - 0.025, abs=1e-3)
+    assert outside.outcome == CONTRADICTED and outside.effect < 0 and outside.n == 5
+    assert "paper 0.65 vs ours 0.61" in outside.text()
+
+
+def test_a_table_cell_of_one_run_is_inconclusive_and_zero_spread_uses_the_floor():
+    assert reproduces([0.6], 0.6).outcome == INCONCLUSIVE
+    assert reproduces([], 0.6).outcome == INCONCLUSIVE
+    # equal runs (sd 0): the 1 % floor of |mean| decides, so round-off does not contradict
+    assert reproduces([100.0, 100.0], 100.9).outcome == HOLDS
+    assert reproduces([100.0, 100.0], 101.1).outcome == CONTRADICTED

@@ -23,6 +23,7 @@ from odebench.report.verdict_stats import (
     beats,
     count_of,
     one_sample,
+    reproduces,
     within,
 )
 
@@ -413,6 +414,40 @@ def _learning(claim: Claim, records: pd.DataFrame) -> Outcome:
                    min((c.n for c in parts), default=0))
 
 
+def _reproduces_table(claim: Claim, records: pd.DataFrame) -> Outcome:
+    """Each printed cell of a paper's table (``targets``) within our runs' spread of the same
+    cell (:func:`~odebench.report.verdict_stats.reproduces`): holds when every cell is,
+    contradicted when any is not; :class:`NotRun` when a cell has no runs."""
+    values = _per_seed(records, claim.metric)
+    if not values:
+        raise NotRun(f"no completed run recorded {claim.metric}")
+    available = list(dict.fromkeys(s for s, _ in values))
+    parts: list[Comparison] = []
+    evidence, missing = [], []
+    for model, setting, target in claim.targets:
+        settings = [s for s in available if (s, model) in values]
+        if setting:
+            settings = [s for s in settings if s == setting or _stem(s) == setting.lower()
+                        or str(s).partition("=")[2] == setting]
+        label = f"{model}@{setting}" if setting else model
+        if len(settings) != 1:
+            missing.append(label)
+            continue
+        runs = values[(settings[0], model)]
+        part = reproduces(list(runs.values()), target)
+        parts.append(part)
+        evidence.append(f"{label} {'within' if part.outcome == HOLDS else part.outcome}"
+                        f" ({part.note})")
+    if missing:
+        raise NotRun(f"cell(s) without runs: {', '.join(missing)}")
+    verdict = all_of(parts)
+    inside = sum(p.outcome == HOLDS for p in parts)
+    decided = _deciding(parts, verdict)
+    return Outcome(verdict, decided, f"{inside}/{len(parts)} printed cells within our spread "
+                   f"(mean ± max(2 sd, 1 %)); " + "; ".join(evidence),
+                   min(p.n for p in parts))
+
+
 def check_claim(claim: Claim, records: pd.DataFrame) -> Outcome:
     """The outcome of any claim on its experiment's per-run records (:class:`NotRun` when
     they cannot test it)."""
@@ -422,4 +457,6 @@ def check_claim(claim: Claim, records: pd.DataFrame) -> Outcome:
         return _learning(claim, records)
     if claim.kind == "gap_widens":
         return _gap_widens(claim, records)
+    if claim.kind == "reproduces_table":
+        return _reproduces_table(claim, records)
     return compare(claim, records)

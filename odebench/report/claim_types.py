@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 KINDS = ("better", "best_of", "ordering", "within_bounds", "threshold", "wins",
          "learns_everywhere", "each_fails_somewhere", "fails_on", "every_run_better",
-         "gap_widens")
+         "gap_widens", "reproduces_table")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class Claim:
     ``gap_widens``: ``a``'s advantage over each of ``b`` (per seed) grows along ``settings``
     (in the order given). ``within_bounds``: ``threshold`` is the share of each model's runs
     that must be within (None: every run). ``each_fails_somewhere``: each of ``a`` (empty:
-    every model not in ``b``) fails on at least ``top`` environments.
+    every model not in ``b``) fails on at least ``top`` environments. ``reproduces_table``:
+    each of ``targets`` — (model, setting selector, "" for the model's only setting, the
+    paper's printed number) — lies in the spread of our runs of that cell.
     """
 
     id: str
@@ -62,6 +64,7 @@ class Claim:
     threshold: float | None = None
     bounds: tuple[str | float, str | float] | None = None  # within_bounds: columns or numbers
     top: int = 1
+    targets: tuple[tuple[str, str, float], ...] = ()  # reproduces_table: the printed cells
     needs: Need | None = None
     note: str = ""
 

@@ -298,6 +298,8 @@ def validate(claims: Sequence[Claim]) -> None:
         if claim.kind in ("better", "ordering", "every_run_better", "gap_widens") \
                 and not claim.a:
             raise ClaimError(f"claim {claim.id}: {claim.kind} claims need a")
+        if claim.kind == "reproduces_table" and not claim.targets:
+            raise ClaimError(f"claim {claim.id}: reproduces_table claims need targets")
         if claim.kind == "gap_widens" and (not claim.b or len(claim.settings) < 2):
             raise ClaimError(f"claim {claim.id}: gap_widens claims need b and two or more "
                              "settings, in the order the gap grows")

@@ -34,9 +34,7 @@ import pandas as pd
 from odebench.records.atomic import atomic_write_text
 from odebench.records.run_record import RECORDS_SCHEMA, read_summaries
 from odebench.report.formatting import mean_std, value
-
-SPREAD_STDS = 2.0  # the reference's spread: mean ± SPREAD_STDS·std ...
-RELATIVE_FLOOR = 0.01  # ... but never narrower than ± 1 % of |reference mean|
+from odebench.report.verdict_stats import RELATIVE_FLOOR, SPREAD_STDS, spread_half_width
 
 WITHIN = "within"
 OUTSIDE = "outside"
@@ -151,7 +149,7 @@ def long_cells(table: pd.DataFrame, layout: str) -> pd.DataFrame:
 
 def tolerance(mean: float, std: float) -> float:
     """Half-width of the reference's spread: max(2·std, 1 % of |mean|)."""
-    return max(SPREAD_STDS * std, RELATIVE_FLOOR * abs(mean))
+    return spread_half_width(mean, std)
 
 
 def flag_cell(mean: float, reference_mean: float, reference_std: float) -> str:

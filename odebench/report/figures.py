@@ -595,7 +595,10 @@ def save_figure(fig: plt.Figure, paths: Sequence[Path], **options) -> None:
         dpi = min(dpi, math.floor(MAX_WIDTH_PX / fig.get_figwidth()))
     try:
         for path in paths:
+            suffix = Path(path).suffix.lstrip(".")
+            # no creation date in a PDF: a rebuild from the same records gives the same bytes
+            metadata = {"CreationDate": None} if suffix == "pdf" else None
             with atomic_open(path, "wb") as handle:
-                fig.savefig(handle, format=Path(path).suffix.lstrip("."), dpi=dpi, **options)
+                fig.savefig(handle, format=suffix, dpi=dpi, metadata=metadata, **options)
     finally:
         plt.close(fig)

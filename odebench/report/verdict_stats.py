@@ -23,6 +23,12 @@ two sides are independent samples (Welch). The rule, at ``ALPHA = 0.05`` one-sid
 For an inconclusive comparison with a measured spread, :func:`seeds_needed` gives the number
 of seeds at which the measured mean difference would clear the interval (a t-based estimate
 at the same ALPHA, same spread).
+
+A *table reproduction* ("reproduce Table N within the reference's spread") is not a
+difference of means but a band check, cell by cell (:func:`reproduces`): the paper's printed
+number must lie in our runs' spread, ``mean ± max(SPREAD_STDS·sd, RELATIVE_FLOOR·|mean|)``
+(about 95 % of runs for normal spread; the floor keeps zero-spread statistics from failing on
+round-off). The same band flags a user's cell against the reference in ``odebench compare``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from scipy import stats
 ALPHA = 0.05
 HOLDS, CONTRADICTED, INCONCLUSIVE = "holds", "contradicted", "inconclusive"
 MAX_SEEDS_SHOWN = 1000   # beyond this, "> 1000 seeds" (the effect is ~0 at this spread)
+SPREAD_STDS = 2.0        # a set of runs' spread: mean ± SPREAD_STDS·sd ...
+RELATIVE_FLOOR = 0.01    # ... but never narrower than ± 1 % of |mean|
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,30 @@ def within(x: dict[int, float], threshold: float, direction: str,
         return Comparison(decide(d[0], d[0]), d[0], math.nan, math.nan, 1, True,
                           note="one run: its value, no interval")
     return one_sample(d, paired=True)
+
+
+def spread_half_width(mean: float, sd: float) -> float:
+    """Half-width of a set of runs' spread: max(SPREAD_STDS·sd, RELATIVE_FLOOR·|mean|)."""
+    return max(SPREAD_STDS * sd, RELATIVE_FLOOR * abs(mean))
+
+
+def reproduces(values: Sequence[float], target: float) -> Comparison:
+    """Whether a printed number ``target`` lies in the spread of our runs' ``values``:
+    ``d = half-width − |target − mean|`` (positive: inside). Holds when inside, contradicted
+    when outside; fewer than 2 runs is inconclusive (no spread to judge by). A band check on
+    each cell, so ``low = high = d`` (no interval of its own)."""
+    runs = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    n = len(runs)
+    if n < 2:
+        mean = float(runs.mean()) if n else math.nan
+        return Comparison(INCONCLUSIVE, math.nan, math.nan, math.nan, n, False,
+                          note=f"paper {target:.4g}, ours {mean:.4g}: one run, no spread"
+                          if n else "no values")
+    mean, sd = float(runs.mean()), float(runs.std(ddof=1))
+    half = spread_half_width(mean, sd)
+    d = half - abs(target - mean)
+    return Comparison(HOLDS if d >= 0 else CONTRADICTED, d, d, d, n, False,
+                      note=f"paper {target:.4g} vs ours {mean:.4g} ± {half:.2g}")
 
 
 def all_of(parts: Sequence[Comparison]) -> str:
