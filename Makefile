@@ -63,11 +63,12 @@ reference: install
 	$(VENV)/bin/snakemake --cores 2 --workflow-profile workflow/profiles/default \
 	  $(REFERENCE_DIR)/pieces/$(PIECE).json --configfile $(REFERENCE_CONFIG)
 
-## make reference-report: tables, figures and the claims ledger of the committed reference
-## (results/reference/papers/) rebuilt from its run records, no training
+## make reference-report: tables, figures, the claims ledger and report.html of the committed
+## reference (results/reference/papers/) rebuilt from its run records, no training
 reference-report: install
 	$(VENV)/bin/odebench report --config $(REFERENCE_CONFIG)
 	$(VENV)/bin/odebench claims --config $(REFERENCE_CONFIG)
+	$(VENV)/bin/odebench report-page --config $(REFERENCE_CONFIG)
 
 ## make gpu-check: CUDA vs CPU for one model of each family, timed paper-profile MNIST and
 ## CIFAR10 slices with NFE, a record under results/reference/gpu/ (`GPU_CHECK_ARGS=--dry`: CPU)

@@ -218,7 +218,17 @@ def _reference_status(args: argparse.Namespace) -> None:
     from odebench.report.reference_status import reference_status
 
     config = load_config(args.config)
-    print(reference_status(config, Path(args.results_dir or config["results_dir"])), end="")
+    print(reference_status(config, Path(args.results_dir or config["results_dir"]),
+                           headline=True), end="")
+
+
+def _report_page(args: argparse.Namespace) -> None:
+    """report.html and figures/claims_overview.png from tables, figures and claims.csv."""
+    from odebench.report.report_page import write_report_page
+
+    config = load_config(args.config)
+    paths = write_report_page(config, Path(args.results_dir or config["results_dir"]))
+    print("report-page: " + ", ".join(map(str, paths)))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -306,6 +316,9 @@ def parser() -> argparse.ArgumentParser:
     counts.add_argument("ledger", help="the claims ledger (results/<profile>/claims.csv)")
     counts.add_argument("out", help="the .html file to write")
     counts.set_defaults(handler=_ledger_counts)
+    command("report-page", "one static HTML page (report.html): what the runs are, the "
+            "claims by verdict (figures/claims_overview.png), the ledger, every table and "
+            "figure; no training", _report_page, experiments=False)
     command("reference-status", "a reference profile's pieces (runs, wall time, machine), "
             "tables and claims counts, as Markdown", _reference_status, experiments=False)
     piece = command("piece", "a finished reference piece's record (pieces/<name>.json: its "

@@ -29,15 +29,31 @@ def _piece_rows(config: dict[str, Any], results_dir: Path) -> list[str]:
     return rows
 
 
-def reference_status(config: dict[str, Any], results_dir: str | Path) -> str:
-    """Markdown: the ledger's counts (or that there is none yet), the experiments with tables,
-    and one row per piece (runs, span and summed job hours, machine)."""
+OVERVIEW = "figures/claims_overview.png"  # as odebench.report.report_page (matplotlib-free)
+PAGE = "report.html"
+
+
+def _headline(results_dir: Path) -> list[str]:
+    """The claims-by-verdict figure linked to the full report, when both were built."""
+    if not ((results_dir / OVERVIEW).is_file() and (results_dir / PAGE).is_file()):
+        return []
+    return [f"[![claims by verdict]({results_dir / OVERVIEW})]({results_dir / PAGE})", "",
+            f"Full report (ledger, every table and figure): `{results_dir / PAGE}` (open it in "
+            f"a browser); the ledger alone: `{results_dir / 'claims.md'}`.", ""]
+
+
+def reference_status(config: dict[str, Any], results_dir: str | Path,
+                     headline: bool = False) -> str:
+    """Markdown: the ledger's counts (or that there is none yet), with ``headline`` the
+    claims figure linked to report.html, the experiments with tables, and one row per piece
+    (runs, span and summed job hours, machine)."""
     results_dir = Path(results_dir)
     ledger = results_dir / "claims.csv"
     counts = (counts_sentence(verdict_counts(ledger)) + "."
               if ledger.is_file() else "no claims ledger yet (`make reference-report`).")
     tables = sorted(p.stem for p in (results_dir / "tables").glob("*.md"))
     lines = [f"Reference profile `{config.get('profile')}` (`{results_dir}`): {counts}", "",
+             *(_headline(results_dir) if headline else []),
              "Experiments with tables: " + (", ".join(f"`{t}`" for t in tables) or "none yet")
              + ".", "",
              "| piece | runs | span (h) | job time (h) | machine |", "|---|---|---|---|---|",
