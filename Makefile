@@ -106,7 +106,16 @@ APT_LOG     ?= .asv/apt-chromium.log
 CHROMIUM    ?= /usr/bin/chromium
 NPM         ?= npm
 
-.PHONY: dashboard dashboard-assets test-deps
+.PHONY: dashboard dashboard-assets test-deps asv-history
+
+## make asv-history RANGE=<rev range>: asv records the benchmarks for each commit of the range,
+## each built in its own virtualenv (asv.history.conf.json: dependencies pinned, made once and
+## reused); `BENCH=<regex>` limits the benchmarks; then `make dashboard` publishes the history
+RANGE ?= HEAD~5..HEAD
+BENCH ?=
+asv-history: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.asv_history --config asv.history.conf.json \
+	  $(if $(BENCH),--bench '$(BENCH)') $(RANGE)
 
 dashboard: install dashboard-assets
 	@$(PY) -m tools.asv_offline check-results $(ASV_RESULTS)

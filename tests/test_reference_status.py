@@ -29,3 +29,21 @@ def test_status_before_any_piece_says_what_to_run(tmp_path):
     text = reference_status({"profile": "reference", "pieces": {"a": {}}}, tmp_path)
     assert "no claims ledger yet (`make reference-report`)" in text
     assert "Experiments with tables: none yet." in text
+
+
+def test_the_committed_reference_stays_within_its_20_mb_budget():
+    """Run outputs are committed only under results/reference/, at most 20 MB in all."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    listed = subprocess.run(["git", "ls-files", "results/reference"], cwd=root,
+                            capture_output=True, text=True, check=False)
+    if listed.returncode != 0:
+        import pytest
+
+        pytest.skip("not a git checkout: the committed files cannot be listed")
+    files = [root / line for line in listed.stdout.splitlines()]
+    total = sum(path.stat().st_size for path in files if path.is_file())
+    assert total <= 20_000_000, f"results/reference holds {total / 1e6:.1f} MB of committed files"
+    assert not [p for p in files if p.suffix in (".pt", ".ckpt")]  # no checkpoints

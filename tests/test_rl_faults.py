@@ -249,7 +249,9 @@ def test_a_spent_retry_budget_stops_in_one_line_and_the_rerun_resumes(tmp_path, 
                                                                       undisturbed):
     faulty = FaultyPool(monkeypatch, after=1, stop_fresh=True)
     monkeypatch.setattr(pool_backend, "START_TIMEOUT_S", 2.0)  # fresh workers never get ready
-    config = _tiny_config(tmp_path, backend="pool", workers=1, task_timeout=2,
+    # task_timeout well above a healthy task's time on a loaded 2-core machine: only the
+    # stopped worker may time out
+    config = _tiny_config(tmp_path, backend="pool", workers=1, task_timeout=8,
                           task_retries=1)
     with pytest.raises(WorkerError) as error:
         run_one(config, "rl", RUN, 0, log=faulty.log)
@@ -258,7 +260,7 @@ def test_a_spent_retry_budget_stops_in_one_line_and_the_rerun_resumes(tmp_path, 
     assert message.startswith("[rl/odetoode@Swimmer-v5/seed0] stopped in iteration 2: task 1/1 "
                               "(rows 0:4) of batch 4 (4 rollouts on Swimmer-v5) failed 2 times "
                               "(task_retries=1): worker pid ")
-    assert message.count("timed out (no answer within task_timeout 2s)") == 1
+    assert message.count("timed out (no answer within task_timeout 8s)") == 1
     assert message.endswith(f"{tmp_path}/runs/rl/{RUN}/seed0/checkpoint.pt keeps iteration 1: "
                             "rerun to resume")
     assert [line for line in faulty.lines if "retry" in line][0].startswith(
