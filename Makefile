@@ -106,7 +106,15 @@ APT_LOG     ?= .asv/apt-chromium.log
 CHROMIUM    ?= /usr/bin/chromium
 NPM         ?= npm
 
-.PHONY: dashboard dashboard-assets test-deps asv-history
+.PHONY: dashboard dashboard-assets test-deps asv-history perf-check
+
+## make perf-check [BASE=<rev>]: the working tree against a base commit (default: the merge base
+## with main): every change of a deterministic track (NFE, steps, parameter counts) fails unless
+## marked intended; time ratios worse by more than 1.3x fail (`PERF_ARGS=--deterministic-only`)
+BASE ?=
+PERF_ARGS ?=
+perf-check: install
+	$(PY) -m tools.perf_check $(if $(BASE),--base $(BASE)) $(PERF_ARGS)
 
 ## make asv-history RANGE=<rev range>: asv records the benchmarks for each commit of the range,
 ## each built in its own virtualenv (asv.history.conf.json: dependencies pinned, made once and
