@@ -4,7 +4,9 @@ A machine's speed cancels in a ratio of two timings taken side by side, so these
 be compared across machines. Each ``track_`` call times both sides in ``repeats`` adjacent
 pairs of calls, the order alternating (a-b, b-a, ...) after one warm-up call of each, and
 returns the median over the pairs of one side / the other (:func:`interleaved_ratio`; one
-torch thread):
+torch thread). Solves and training steps are timed by the thread's CPU time (:func:`seconds`),
+so other jobs on the machine move them little; the ES rates are wall-clock steps per second
+(as ``benchmarks/rl_throughput.py`` measures them):
 
 * ``LeanVsTorchdiffeq``: lean / torchdiffeq seconds of one forward solve of a ``nesterov2022``
   point-cloud model at initialisation (50 points, float64, dopri5 at rtol = atol = 1e-7, no
@@ -25,6 +27,7 @@ torch thread):
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -34,7 +37,7 @@ import numpy as np
 import torch
 
 from benchmarks.fixtures import pointcloud_case, pointcloud_train_case
-from benchmarks.step_overhead import bare_step, ours_step, timed
+from benchmarks.step_overhead import bare_step, ours_step
 from odebench.models.base import solver_for
 from odebench.solvers import count_nfe, solve, solve_with
 
@@ -56,13 +59,21 @@ ES_POPULATION = 8  # candidates per ES iteration
 ES_HORIZON = 250  # steps per episode (Swimmer never terminates early)
 
 
-def seconds(work: Callable[[], object]) -> Measure:
-    """A measurement: the seconds one call of ``work`` takes."""
+def seconds(work: Callable[[], object], before: Callable[[], object] | None = None) -> Measure:
+    """A measurement: the CPU seconds of this thread one call of ``work`` takes (with one
+    torch thread every op runs on it; time the process spends preempted by other jobs does
+    not count). ``before`` runs first, untimed, with garbage collection off for both."""
 
     def measure() -> float:
-        start = time.perf_counter()
-        work()
-        return time.perf_counter() - start
+        gc.disable()
+        try:
+            if before is not None:
+                before()
+            start = time.thread_time()
+            work()
+            return time.thread_time() - start
+        finally:
+            gc.enable()
 
     return measure
 
@@ -162,8 +173,8 @@ def train_step_ratio(model: str, backend: str, repeats: int = STEP_REPEATS) -> f
     base.model.solver = replace(base.model.solver, backend=backend)
     ours, bare = base.copy(), base.copy()
     step_ours, step_bare = ours_step(ours), bare_step(bare)
-    return interleaved_ratio(lambda: timed(ours, step_ours), lambda: timed(bare, step_bare),
-                             repeats)
+    return interleaved_ratio(seconds(step_ours, before=ours.reset),
+                             seconds(step_bare, before=bare.reset), repeats)
 
 
 def es_ratio(env_id: str, population: int = ES_POPULATION, horizon: int = ES_HORIZON,

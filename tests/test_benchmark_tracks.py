@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -163,6 +164,18 @@ def test_interleaved_ratio_is_the_median_pair_ratio_in_alternating_order():
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
     with pytest.raises(ValueError, match="repeats must be a positive integer, got 0"):
         ratios.interleaved_ratio(lambda: 1.0, lambda: 1.0, 0)
+
+
+def _burn(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_seconds_counts_this_threads_cpu_time_of_work_only():
+    assert ratios.seconds(lambda: _burn(0.03))() >= 0.03
+    assert ratios.seconds(lambda: None, before=lambda: _burn(0.03))() < 0.01  # untimed
+    assert ratios.seconds(lambda: time.sleep(0.05))() < 0.01  # waiting (preempted) is free
 
 
 def test_sides_that_compute_different_things_give_no_ratio():

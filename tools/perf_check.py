@@ -9,7 +9,7 @@ commit (default: the merge base with ``main``).
    <reason>`` in ``benchmarks/intended_changes.txt`` (globs match track names).
 2. **Time ratios** (``benchmarks/ratios.py``; skipped by ``--deterministic-only``, which CI
    runs): asv runs them on both sides in this environment (``asv run --set-commit-hash``, the
-   base from its worktree), ``REPEATS`` interleaved pairs each, into separate results folders
+   base from its worktree), asv ``repeat`` ``REPEATS``, into separate results folders
    that are then compared ratio by ratio (``asv compare`` cannot set the working tree against
    its own HEAD commit); a ratio worse by more than ``FACTOR`` in its better direction fails the
    gate. Each value is already a ratio of two timings taken side by side, so a 2-core machine's
@@ -37,7 +37,7 @@ TRACKS_FILE = Path("benchmarks/deterministic.py")
 INTENDED_FILE = Path("benchmarks/intended_changes.txt")
 TRAILER = "Perf-intended:"
 FACTOR = 1.3        # a time ratio may move by up to 30 % before the gate fails
-REPEATS = 5         # interleaved pairs per ratio (asv ``repeat``)
+REPEATS = 5         # asv ``repeat`` of each ratio (each value: a median over interleaved pairs)
 HIGHER_IS_BETTER = ("track_es_over_bare_rate",)  # the other ratios: lower is better
 TIMEOUT_S = 600
 
@@ -240,7 +240,7 @@ def ratio_gate(base: str, scratch: Path, repo: Path = REPO) -> tuple[bool, list[
     _asv_ratios(repo, head, _asv_config(repo, scratch / "current-results", scratch, "current"))
     table, worse = ratio_regressions(recorded_ratios(scratch / "base-results"),
                                      recorded_ratios(scratch / "current-results"))
-    lines = [f"time ratios (asv, {REPEATS} interleaved pairs each; worse by more than "
+    lines = [f"time ratios (asv repeat={REPEATS}; worse by more than "
              f"{FACTOR:g}x fails):", *table, *[f"ratio worse: {w}" for w in worse]]
     return not worse, lines
 

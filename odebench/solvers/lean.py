@@ -13,7 +13,13 @@ state and the methods ``dopri5``, ``rk4`` (torchdiffeq's 3/8-rule ``rk4_alt_step
   ratio with the RMS norm, the 4th-order dense output with the Dormand--Prince mid-point weights)
   uses the same torch ops on tensors of the same layout as torchdiffeq, so the solution is
   bit-identical on the same device and thread count;
-* the dense-output polynomial is only fitted for steps that actually contain an output time.
+* the dense-output polynomial is only fitted for steps that actually contain an output time;
+* without a graph to record (``torch.no_grad``, the adjoint's solves) each step writes its
+  stages through views made once into one buffer, scales all Butcher weights by dt in one op,
+  sums with ``linalg.vecdot`` (which is ``sum(a * b, -1)``), reuses ``|y|`` of the accepted
+  state, checks finiteness with one reduction, keeps Python numbers out of tensor ops (each
+  would be converted anew) and does the RMS mean and the first step's 0-dim arithmetic on
+  scalars of the state dtype (same IEEE operations; ``sqrt`` and ``pow`` stay torch ops).
 
 Differences from torchdiffeq (all raise ``ValueError`` rather than silently diverging): tuple
 states, complex or half-precision states, gradients with respect to ``t``, custom ``norm``,
@@ -92,6 +98,7 @@ _ONE_THIRD = 1 / 3
 _TWO_THIRDS = 2 / 3
 
 _TABLEAU_CACHE: dict[tuple[torch.dtype, torch.device], tuple] = {}
+_INT_CACHE: dict[tuple[torch.dtype, torch.device], dict[int, torch.Tensor]] = {}
 
 
 class SolverBlowupError(AssertionError, RuntimeError):
@@ -153,6 +160,24 @@ def _rms(x: torch.Tensor) -> torch.Tensor:
     return x.abs().pow(2).mean().sqrt()
 
 
+def _rms_cpu(x: torch.Tensor, T) -> torch.Tensor:
+    """``_rms(x)`` bit for bit with fewer ops, for a non-empty CPU tensor without gradient:
+    abs(x).pow(2) is x * x, and mean is the sum divided by the count in the dtype of ``x``."""
+    mean = T(T(torch.sum(x * x).item()) / T(x.numel()))
+    return torch.scalar_tensor(float(mean), dtype=x.dtype).sqrt()
+
+
+def _ints(dtype: torch.dtype, device: torch.device) -> dict[int, torch.Tensor]:
+    """0-dim tensors of the dense-output fit's integer constants (a Python number meets a
+    tensor as its value in the tensor's dtype, converted anew at every op)."""
+    key = (dtype, device)
+    ints = _INT_CACHE.get(key)
+    if ints is None:
+        ints = _INT_CACHE[key] = {n: torch.scalar_tensor(n, dtype=dtype, device=device)
+                                  for n in (3, 4, 5, 8, 11, 14, 16, 18, 32)}
+    return ints
+
+
 def _tableau(dtype: torch.dtype, device: torch.device):
     key = (dtype, device)
     tab = _TABLEAU_CACHE.get(key)
@@ -163,7 +188,9 @@ def _tableau(dtype: torch.dtype, device: torch.device):
 
         T = _scalar_type(dtype)
         alpha = tuple(T(float(a)) for a in torch.tensor(_DP_ALPHA, dtype=torch.float64).to(dtype))
-        tab = (alpha, [as_y(b) for b in _DP_BETA], as_y(_DP_C_ERROR), as_y(_DP_MID))
+        # every stage's beta row, then c_error: one multiplication by dt gives all the weights
+        flat = as_y([c for row in _DP_BETA for c in row] + list(_DP_C_ERROR))
+        tab = (alpha, [as_y(b) for b in _DP_BETA], as_y(_DP_C_ERROR), as_y(_DP_MID), flat)
         _TABLEAU_CACHE[key] = tab
     return tab
 
@@ -234,12 +261,31 @@ def normalise(func, y0, t, method, options):
 
 
 def _initial_step(call, t0: float, y0, f0, rtol, atol, order: int, norm=_rms):
-    """torchdiffeq's ``_select_initial_step`` with the same tensor arithmetic (done once)."""
+    """torchdiffeq's ``_select_initial_step`` with the same tensor arithmetic (done once).
+
+    Without gradients, the 0-dim arithmetic between the norms runs on scalars of the state
+    dtype (IEEE, like torch's 0-dim ops) while its values stay finite and nonzero.
+    """
     dtype, device = y0.dtype, y0.device
-    t0_t = torch.tensor(t0, dtype=torch.float64, device=device)
+    T = _scalar_type(dtype)
     scale = atol + torch.abs(y0) * rtol
-    d0 = norm(y0 / scale).abs()
-    d1 = norm(f0 / scale).abs()
+    x0, x1 = y0 / scale, f0 / scale
+    no_grad = not (y0.requires_grad or f0.requires_grad)
+    if (no_grad and norm is _rms and device.type == "cpu" and x0.dtype == dtype
+            and x0.numel()):
+        d0, d1 = _rms_cpu(x0, T), _rms_cpu(x1, T)  # >= 0: abs() changes nothing
+    else:
+        d0, d1 = norm(x0).abs(), norm(x1).abs()
+    if (y0.ndim and no_grad and not (d0.requires_grad or d1.requires_grad)
+            and d0.dtype == dtype == d1.dtype):
+        with np.errstate(all="ignore"):
+            d0s, d1s = T(d0.item()), T(d1.item())
+            if d0s < T(1e-5) or d1s < T(1e-5):
+                h0s = T(1e-6)
+            else:
+                h0s = abs(T(T(T(0.01) * d0s) / d1s))
+            if math.isfinite(h0s) and h0s > 0 and math.isfinite(d1s):
+                return _initial_step_tail(call, t0, y0, f0, scale, d1, h0s, order, norm, T)
     if d0 < 1e-5 or d1 < 1e-5:
         h0 = torch.tensor(1e-6, dtype=dtype, device=device)
     else:
@@ -249,10 +295,16 @@ def _initial_step(call, t0: float, y0, f0, rtol, atol, order: int, norm=_rms):
     # torchdiffeq evaluates at the tensor t0 + h0, so a time-dependent field's f1 also
     # depends on h0 through its time argument: an exact 0.0 carrying d t / d h0 keeps that.
     shift = (h0 - h0.detach()).to(dtype) if h0.requires_grad else None
+    t0_t = torch.tensor(t0, dtype=torch.float64, device=device)
     f1 = call((t0_t + h0).item(), y1, shift)
     d2 = torch.abs(norm((f1 - f0) / scale) / h0)
+    return _initial_step_end(d1, d2, h0, order)
+
+
+def _initial_step_end(d1, d2, h0, order: int):
+    """The last lines of ``_select_initial_step`` on 0-dim tensors."""
     if d1 <= 1e-15 and d2 <= 1e-15:
-        h1 = torch.max(torch.tensor(1e-6, dtype=dtype, device=device), h0 * 1e-3)
+        h1 = torch.max(torch.tensor(1e-6, dtype=h0.dtype, device=h0.device), h0 * 1e-3)
     else:
         h1 = (0.01 / max(d1, d2)) ** (1.0 / float(order + 1))
     h1 = h1.abs()
@@ -260,7 +312,37 @@ def _initial_step(call, t0: float, y0, f0, rtol, atol, order: int, norm=_rms):
     return h.item(), h
 
 
+def _initial_step_tail(call, t0, y0, f0, scale, d1, h0s, order, norm, T):
+    """:func:`_initial_step` from h0 on, with ``h0s`` (finite, > 0) a scalar of type ``T``."""
+    dtype, device = y0.dtype, y0.device
+    h0 = torch.scalar_tensor(float(h0s), dtype=dtype, device=device)
+    f1 = call(t0 + float(h0s), y0 + h0 * f0)  # float64 t0 + h0, as torchdiffeq adds them
+    x2 = (f1 - f0) / scale
+    if (norm is _rms and device.type == "cpu" and not x2.requires_grad and x2.dtype == dtype
+            and x2.numel()):
+        n2 = _rms_cpu(x2, T)
+    else:
+        n2 = norm(x2)
+    if f1.requires_grad or n2.requires_grad or n2.dtype != dtype:
+        return _initial_step_end(d1, torch.abs(n2 / h0), h0, order)
+    with np.errstate(all="ignore"):
+        d1s, d2s = T(d1.item()), abs(T(T(n2.item()) / h0s))
+        if not math.isfinite(d2s):
+            return _initial_step_end(d1, torch.abs(n2 / h0), h0, order)
+        if d1s <= T(1e-15) and d2s <= T(1e-15):
+            h1s = max(T(1e-6), T(h0s * T(1e-3)))
+        else:  # 0.01 / tensor is reciprocal * 0.01 in torch; the power stays a torch op
+            q = torch.scalar_tensor(float(max(d1s, d2s)), dtype=dtype, device=device)
+            h1s = abs(T(((0.01 / q) ** (1.0 / float(order + 1))).item()))
+        if not math.isfinite(h1s):
+            return _initial_step_end(d1, torch.abs(n2 / h0), h0, order)
+        h = min(T(T(100) * h0s), h1s)
+    return float(h), None
+
+
 def _interp_fit(y0, y1, k0, k_last, kstack, dty, mid):
+    if isinstance(dty, float):
+        return _interp_fit_const(y0, y1, k0, k_last, kstack, dty, mid)
     y_mid = y0 + torch.sum(kstack * (dty * mid), dim=-1)
     f0, f1 = k0, k_last
     a = 2 * dty * (f1 - f0) - 8 * (y1 + y0) + 16 * y_mid
@@ -268,6 +350,19 @@ def _interp_fit(y0, y1, k0, k_last, kstack, dty, mid):
     c = dty * (f1 - 4 * f0) - 11 * y0 - 5 * y1 + 16 * y_mid
     d = dty * f0
     return (y0, d, c, b, a)
+
+
+def _interp_fit_const(y0, y1, f0, f1, kstack, dty: float, mid):
+    """:func:`_interp_fit` for a constant step: the same ops with every number a 0-dim tensor
+    (products and sums commute exactly) and ``linalg.vecdot``, which is ``sum(a * b, -1)``."""
+    k = _ints(y0.dtype, y0.device)
+    d = torch.scalar_tensor(dty, dtype=y0.dtype, device=y0.device)
+    d2 = torch.scalar_tensor(2 * dty, dtype=y0.dtype, device=y0.device)
+    y_mid = y0 + torch.linalg.vecdot(kstack, mid * d)
+    a = d2 * (f1 - f0) - k[8] * (y1 + y0) + k[16] * y_mid
+    b = d * (k[5] * f0 - k[3] * f1) + k[18] * y0 + k[14] * y1 - k[32] * y_mid
+    c = d * (f1 - k[4] * f0) - k[11] * y0 - k[5] * y1 + k[16] * y_mid
+    return (y0, d * f0, c, b, a)
 
 
 def _interp_eval(coeffs, ta: float, tb: float, t: float, T, ta_t=None, tb_t=None):
@@ -284,24 +379,78 @@ def _interp_eval(coeffs, ta: float, tb: float, t: float, T, ta_t=None, tb_t=None
             total = total + xp * cc
         return total
     x = T((t - ta) / (tb - ta))
-    total = coeffs[0] + float(x) * coeffs[1]
+    dtype, device = coeffs[0].dtype, coeffs[0].device
+    total = coeffs[0] + torch.scalar_tensor(float(x), dtype=dtype, device=device) * coeffs[1]
     xp = x
     for cc in coeffs[2:]:
         xp = T(xp * x)
-        total = total + float(xp) * cc
+        total = total + torch.scalar_tensor(float(xp), dtype=dtype, device=device) * cc
     return total
+
+
+class _Stages:
+    """One step's stage buffer ``[..., 7]`` with the views a Dormand--Prince step reads (the
+    first ``i + 1`` stages) and writes (stage ``j``), and the step's Butcher weights (every
+    beta row, then c_error) with a view per row, made once instead of at every stage."""
+
+    __slots__ = ("k", "heads", "slots", "w", "w_beta", "w_error")
+
+    def __init__(self, shape: torch.Size, dtype: torch.dtype, device: torch.device):
+        self.k = torch.empty((*shape, 7), dtype=dtype, device=device)
+        self.heads = [self.k[..., :i + 1] for i in range(6)]
+        self.slots = [self.k[..., j] for j in range(7)]
+        self.w = torch.empty(28, dtype=dtype, device=device)
+        self.w_beta = [self.w[i * (i + 1) // 2:(i + 1) * (i + 2) // 2] for i in range(6)]
+        self.w_error = self.w[21:]
+
+
+# Free stage buffers of finished solves by (shape, dtype, device): making the views costs
+# about as much as a step's arithmetic on small states. A solve takes a buffer out (so nested
+# or concurrent solves never share one) and puts it back when it returns; nothing it returns
+# is a view of it. Only small buffers are kept, at most two per key.
+_STAGE_POOL: dict[tuple, list[_Stages]] = {}
+_POOL_MAX_ELEMENTS = 1 << 16
+_POOL_MAX_KEYS = 32
+
+
+def _take_stages(shape: torch.Size, dtype: torch.dtype, device: torch.device) -> _Stages:
+    free = _STAGE_POOL.get((shape, dtype, device))
+    try:
+        return free.pop() if free else _Stages(shape, dtype, device)
+    except IndexError:  # emptied by another thread meanwhile
+        return _Stages(shape, dtype, device)
+
+
+def _give_back(stages: _Stages) -> None:
+    k = stages.k
+    if k.numel() > _POOL_MAX_ELEMENTS:
+        return
+    key = (k.shape[:-1], k.dtype, k.device)
+    if key not in _STAGE_POOL and len(_STAGE_POOL) >= _POOL_MAX_KEYS:
+        _STAGE_POOL.clear()
+    free = _STAGE_POOL.setdefault(key, [])
+    if len(free) < 2:
+        free.append(stages)
+
+
+def _sorted_after(values, t0: float) -> list[float]:
+    """torchdiffeq's ``_sort_tvals`` on floats: the float64 values >= ``t0``, sorted."""
+    if values is None:
+        return []
+    flat = torch.as_tensor(values, dtype=torch.float64).reshape(-1).tolist()
+    return sorted(v for v in flat if v >= t0)
 
 
 def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad: bool,
             norm: Callable[[torch.Tensor], torch.Tensor] = _rms):
     dtype, device = y0.dtype, y0.device
     T = _scalar_type(dtype)
-    alpha, beta, c_error, mid = _tableau(dtype, device)
+    alpha, beta, c_error, mid, w_table = _tableau(dtype, device)
     ts = t.to(torch.float64).tolist()
 
     def call(tv, y, shift=None):
         trace.nfe += 1
-        tt = torch.tensor(float(tv), dtype=dtype, device=device)
+        tt = torch.scalar_tensor(float(tv), dtype=dtype, device=device)
         if shift is not None:
             tt = tt + shift  # adds an exact 0.0 carrying d t / d h
         return func(tt, y)
@@ -322,29 +471,17 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
 
     t0 = ts[0]
     f0 = call(t0, y0)
-    # Without a graph to record, the stages go into one preallocated buffer per step (fewer
-    # copies than stacking them anew at every stage; the same sums either way).
-    buffered = not (f0.requires_grad or y0.requires_grad)
     h_t = None
     if options.get("first_step") is None:
         dt, h_t = _initial_step(call, t0, y0, f0, rtol_t, atol_t, _DP_ORDER - 1, norm)
     else:
         dt = torch.as_tensor(options["first_step"], dtype=torch.float64).item()
     # step_t / jump_t: torchdiffeq's _sort_tvals (drop values < t0, sort; no deduplication), cast
-    # to float64, reject values repeated across both, start after t0 (bisect_right, clamped).
-    t0_t = t.to(torch.float64)[0]
-    grid = []
-    for name in ("step_t", "jump_t"):
-        v = options.get(name)
-        if v is None:
-            grid.append(torch.tensor([], dtype=torch.float64, device=device))
-        else:
-            v = torch.as_tensor(v, dtype=torch.float64, device=device)
-            grid.append(torch.sort(v[v >= t0_t]).values.to(torch.float64))
-    counts = torch.cat(grid).unique(return_counts=True)[1]
-    if bool((counts > 1).any()):
+    # to float64, reject any repeated value, start after t0 (bisect_right, clamped).
+    step_l = _sorted_after(options.get("step_t"), t0)
+    jump_l = _sorted_after(options.get("jump_t"), t0)
+    if len(set(step_l + jump_l)) < len(step_l) + len(jump_l):
         raise ValueError("`step_t` and `jump_t` must not have any repeated elements between them.")
-    step_l, jump_l = grid[0].tolist(), grid[1].tolist()
     step_i = min(bisect.bisect(step_l, t0), len(step_l) - 1)
     jump_i = min(bisect.bisect(jump_l, t0), len(jump_l) - 1)
 
@@ -354,6 +491,23 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
     if first_step_grad and h_t is not None and h_t.requires_grad and min_step <= dt <= max_step:
         delta = h_t - h_t.detach()
     delta_y = None if delta is None else delta.to(dtype)
+    # Without a graph to record (and so with constant step sizes), every step writes its stages
+    # into one preallocated buffer through views made once (the dense output reads the last
+    # accepted step's stages before the next step starts), and one multiplication per step
+    # scales every Butcher weight by dt; the same sums on the same layout as torchdiffeq's.
+    # With autograd the stages are stacked.
+    fast = delta is None and y0.numel() > 0 and not (f0.requires_grad or y0.requires_grad)
+    if fast:
+        buf = _take_stages(f0.shape, dtype, device)
+        abs_y = y0.abs()  # |y| at the start of the step, shared with the error tolerance
+        # _rms(x).abs() == sqrt(mean(x * x)): abs(x).pow(2) is x * x, sqrt is >= 0, and on the
+        # CPU mean is the sum divided by the count in the state dtype (the division in Python)
+        rms = norm is _rms
+        cpu = device.type == "cpu"
+        # a Python float meets a state tensor as its value in the state dtype: make those
+        # 0-dim tensors once rather than converting the float at every operation
+        rtol_v, atol_v = (torch.scalar_tensor(v, dtype=dtype, device=device)
+                          if isinstance(v, float) else v for v in (rtol_v, atol_v))
     shifted = False  # times carry delta (the first attempt was accepted)
     first_attempt = True
     step_c = (0, 0)  # d/dh coefficients of the accepted step's ends ta, tb
@@ -377,7 +531,10 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
             if not t1 > tb:
                 raise SolverBlowupError(f"underflow in dt {dt}")
             if not y_checked:
-                if not bool(torch.isfinite(y).all()):
+                # max |y| is NaN or inf exactly when y holds a NaN or an inf
+                finite = (math.isfinite(abs_y.max().item()) if fast
+                          else bool(torch.isfinite(y).all()))
+                if not finite:
                     raise SolverBlowupError(f"non-finite values in state `y`: {y}")
                 y_checked = True
 
@@ -408,44 +565,58 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
             # --- one Dormand--Prince step, the same ops as torchdiffeq's _runge_kutta_step ---
             tk, dtk, t1k = T(tb), T(dt), T(t1)
             dtf = float(dtk)
-            if cd == 1:
-                dts = h_t.to(dtype)  # the step size the y-updates see
-            elif cd == -1:
-                dts = (torch.tensor(dt, dtype=torch.float64, device=device) - delta).to(dtype)
-            else:
-                dts = dtf
-            if buffered:  # stages written into one buffer, as torchdiffeq does
-                kstack = torch.empty((*f.shape, 7), dtype=dtype, device=device)
-                kstack[..., 0] = f
+            if fast:
+                if buf.k.shape[:-1] != f.shape:
+                    buf = _Stages(f.shape, dtype, device)
+                # beta_i * dt and c_error * dt, elementwise
+                torch.mul(w_table, torch.scalar_tensor(dtf, dtype=dtype, device=device),
+                          out=buf.w)
+                buf.slots[0].copy_(f)  # a no-op when retrying a rejected step
+                f = buf.slots[0]  # the last accepted f1 (slot 6) is overwritten below
+                t_end = _prev(t1k, T)
+                yi = y
+                for i in range(6):
+                    a_i = alpha[i]
+                    yi = y + torch.linalg.vecdot(buf.heads[i], buf.w_beta[i])  # sum(k * w, -1)
+                    buf.slots[i + 1].copy_(call(t_end if a_i == 1.0 else tk + a_i * dtk, yi))
+                y1, f1, kstack, dts = yi, buf.slots[6], buf.k, dtf
+                y1_error = torch.linalg.vecdot(kstack, buf.w_error)
+                abs_y1 = y1.abs()
+                ratio = y1_error / (atol_v + rtol_v * torch.max(abs_y, abs_y1))
+                if not rms:
+                    error_ratio = norm(ratio).abs().item()
+                elif cpu:
+                    error_ratio = _rms_cpu(ratio, T).item()
+                else:
+                    error_ratio = (ratio * ratio).mean().sqrt().item()
             else:  # autograd: stack the stages (no in-place writes into the graph)
-                ks = [f]
-            yi = y
-            for i in range(6):
-                a_i = alpha[i]
-                ti = _prev(t1k, T) if a_i == 1.0 else tk + a_i * dtk
-                if a_i == 1.0:
-                    shift = delta_y if c1 else None
-                elif cd == 1:
-                    shift = (float(a_i) * delta).to(dtype)
+                if cd == 1:
+                    dts = h_t.to(dtype)  # the step size the y-updates see
                 elif cd == -1:
-                    shift = (delta - float(a_i) * delta).to(dtype)
+                    dts = (torch.tensor(dt, dtype=torch.float64, device=device) - delta).to(dtype)
                 else:
-                    shift = delta_y if c0 else None
-                if buffered:
-                    yi = y + torch.sum(kstack[..., :i + 1] * (beta[i] * dts), dim=-1)
-                    kstack[..., i + 1] = call(ti, yi, shift)
-                else:
+                    dts = dtf
+                ks = [f]
+                yi = y
+                for i in range(6):
+                    a_i = alpha[i]
+                    ti = _prev(t1k, T) if a_i == 1.0 else tk + a_i * dtk
+                    if a_i == 1.0:
+                        shift = delta_y if c1 else None
+                    elif cd == 1:
+                        shift = (float(a_i) * delta).to(dtype)
+                    elif cd == -1:
+                        shift = (delta - float(a_i) * delta).to(dtype)
+                    else:
+                        shift = delta_y if c0 else None
                     yi = y + torch.sum(torch.stack(ks, dim=-1) * (beta[i] * dts), dim=-1)
                     ks.append(call(ti, yi, shift))
-            if buffered:
-                f1 = kstack[..., 6]
-            else:
                 kstack = torch.stack(ks, dim=-1)
                 f1 = ks[-1]
-            y1 = yi
-            y1_error = torch.sum(kstack * (dtf * c_error), dim=-1)
-            error_tol = atol_v + rtol_v * torch.max(y.abs(), y1.abs())
-            error_ratio = norm(y1_error / error_tol).abs().item()
+                y1 = yi
+                y1_error = torch.sum(kstack * (dtf * c_error), dim=-1)
+                error_tol = atol_v + rtol_v * torch.max(y.abs(), y1.abs())
+                error_ratio = norm(y1_error / error_tol).abs().item()
 
             accept = error_ratio <= 1
             if dt > max_step:
@@ -454,7 +625,11 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
                 accept = True
             steps.append((tb, dt, accept))
             if accept:
-                step_data = (y, y1, kstack[..., 0] if buffered else ks[0], f1, kstack, dts)
+                if fast:
+                    step_data = (y, y1, buf.slots[0], f1, kstack, dts)
+                    abs_y = abs_y1
+                else:
+                    step_data = (y, y1, ks[0], f1, kstack, dts)
                 step_c = (c0, c1)
                 shifted = c1 != 0
                 coeffs = None
@@ -495,6 +670,8 @@ def _dopri5(func, y0, t, rtol, atol, options, trace: LeanTrace, first_step_grad:
             out.append(_interp_eval(coeffs, ta, tb, next_t, T, ta_t, tb_t))
         else:
             out.append(_interp_eval(coeffs, ta, tb, next_t, T))
+    if fast:
+        _give_back(buf)
     return torch.stack(out, dim=0)
 
 
