@@ -22,7 +22,7 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
     with open(args.json, "w") as handle:
-        json.dump({"nfe/a": tinypkg.NFE, "steps/a": 3}, handle)
+        json.dump(tinypkg.TRACKS, handle)
 
 
 main()
@@ -37,17 +37,23 @@ def _git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A repo whose benchmarks/deterministic.py reports tinypkg.NFE (10 at its one commit)."""
+    """A repo whose benchmarks/deterministic.py reports tinypkg.TRACKS (nfe/a = 10 at its one
+    commit)."""
     root = tmp_path / "repo"
     (root / "benchmarks").mkdir(parents=True)
     (root / "tinypkg").mkdir()
     (root / "benchmarks" / "__init__.py").write_text("")
     (root / "benchmarks" / "deterministic.py").write_text(TRACKS)
-    (root / "tinypkg" / "__init__.py").write_text("NFE = 10\n")
+    _package(root, 10)
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "base")
     return root
+
+
+def _package(root: Path, nfe: int, **more: int) -> None:
+    tracks = {"nfe/a": nfe, "steps/a": 3, **more}
+    (root / "tinypkg" / "__init__.py").write_text(f"TRACKS = {tracks!r}\n")
 
 
 def _gate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -64,7 +70,7 @@ def test_an_unchanged_tree_passes(repo):
 
 
 def test_a_changed_nfe_fails_until_marked_intended_in_a_file(repo):
-    (repo / "tinypkg" / "__init__.py").write_text("NFE = 12\n")
+    _package(repo, 12)
     result = _gate(repo)
     assert result.returncode == 1
     assert "nfe/a: 10 -> 12 (NOT marked intended)" in result.stdout
@@ -78,33 +84,43 @@ def test_a_changed_nfe_fails_until_marked_intended_in_a_file(repo):
 
 def test_a_commit_message_can_mark_the_change_intended(repo):
     base = _git(repo, "rev-parse", "HEAD")
-    (repo / "tinypkg" / "__init__.py").write_text("NFE = 9\n")
+    _package(repo, 9)
     _git(repo, "commit", "-q", "-am", "Fewer steps\n\nPerf-intended: nfe/a one stage less")
     result = _gate(repo, "--base", base)
     assert result.returncode == 0, result.stdout
     assert "nfe/a: 10 -> 9 (intended: one stage less)" in result.stdout
 
 
-def test_a_removed_track_is_a_change_and_a_bad_base_is_one_line(repo):
-    (repo / "benchmarks" / "deterministic.py").write_text(
-        TRACKS.replace('"steps/a": 3', '"steps/b": 3'))
+def test_an_added_track_is_a_change_and_a_bad_base_is_one_line(repo):
+    _package(repo, 10, **{"steps/b": 4})
     result = _gate(repo)
     assert result.returncode == 1
-    assert "steps/a: 3 -> absent (NOT marked intended)" in result.stdout
-    assert "steps/b: absent -> 3 (NOT marked intended)" in result.stdout
+    assert "steps/b: absent -> 4 (NOT marked intended)" in result.stdout
     result = _gate(repo, "--base", "no-such-rev")
     assert result.returncode == 2
     assert result.stderr.strip() == "perf-check: unknown base revision 'no-such-rev'"
 
 
-def test_a_base_without_tracks_passes_with_a_note(repo):
-    (repo / "benchmarks" / "deterministic.py").rename(repo / "benchmarks" / "later.py")
-    _git(repo, "commit", "-q", "-am", "no tracks")
+def test_both_sides_are_measured_by_the_working_trees_benchmarks(repo):
+    """Like asv: a changed benchmark definition is not a change of the code it measures."""
+    (repo / "benchmarks" / "deterministic.py").write_text(
+        TRACKS.replace("json.dump(tinypkg.TRACKS, handle)",
+                       'json.dump({k: v for k, v in tinypkg.TRACKS.items() if k != "steps/a"}, '
+                       "handle)"))
+    result = _gate(repo)
+    assert result.returncode == 0, result.stdout
+    assert "1 in the working tree, 1 at base" in result.stdout
+
+
+def test_a_base_whose_code_cannot_run_the_tracks_passes_with_a_note(repo):
+    (repo / "tinypkg" / "__init__.py").write_text("BROKEN = True\n")
+    _git(repo, "commit", "-q", "-am", "no tracks in the package")
     old = _git(repo, "rev-parse", "HEAD")
-    (repo / "benchmarks" / "later.py").rename(repo / "benchmarks" / "deterministic.py")
+    _package(repo, 10)
     result = _gate(repo, "--base", old)
     assert result.returncode == 0
-    assert "has no benchmarks/deterministic.py" in result.stdout
+    assert f"base {old[:8]}'s code cannot run the working tree's tracks" in result.stdout
+    assert "AttributeError" in result.stdout
 
 
 def test_ratio_regressions_respect_each_ratios_better_direction():

@@ -2,8 +2,9 @@
 commit (default: the merge base with ``main``).
 
 1. **Deterministic tracks** (``benchmarks/deterministic.py``: NFE, accepted/rejected steps,
-   parameter counts; the same on every machine): computed for the base (a ``git worktree`` of
-   it, imported ahead of the installed package) and for the working tree. Every change, added
+   parameter counts; the same on every machine): computed for the base (the code of a ``git
+   worktree`` of it, imported ahead of the installed package) and for the working tree, both
+   by the working tree's benchmark definitions (as asv does). Every change, added
    or removed track is reported; the gate fails unless each is marked intended — a line
    ``Perf-intended: <glob> <reason>`` in a commit message of ``base..HEAD``, or ``<glob>
    <reason>`` in ``benchmarks/intended_changes.txt`` (globs match track names).
@@ -135,16 +136,37 @@ def _worktree(base: str, where: Path, repo: Path = REPO) -> Path:
     return tree
 
 
+def _overlay(tree: Path, repo: Path, where: Path) -> Path:
+    """The base's code (links) with a copy of the working tree's ``benchmarks/``: like asv,
+    both sides are measured by the same benchmark definitions."""
+    overlay = where / "overlay"
+    overlay.mkdir()
+    for entry in tree.iterdir():
+        if entry.name not in (".git", "benchmarks"):
+            (overlay / entry.name).symlink_to(entry)
+    shutil.copytree(repo / "benchmarks", overlay / "benchmarks",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    # asv runs its benchmark processes isolated from PYTHONPATH (the installed package would
+    # win): the copied package puts the overlay first before anything imports the code
+    init = overlay / "benchmarks" / "__init__.py"
+    init.write_text(f"import sys\nsys.path.insert(0, {str(overlay)!r})\n"
+                    + (init.read_text() if init.is_file() else ""))
+    return overlay
+
+
 def deterministic_gate(base: str, scratch: Path, repo: Path = REPO) -> tuple[bool, list[str]]:
     """(passed, lines) of the deterministic part."""
+    if not (repo / TRACKS_FILE).is_file():
+        return True, [f"the working tree has no {TRACKS_FILE}: no deterministic tracks (pass)"]
     tree = _worktree(base, scratch, repo)
     try:
-        if not (tree / TRACKS_FILE).is_file():
-            return True, [f"base {base[:8]} has no {TRACKS_FILE}: no deterministic tracks to "
-                          "compare with (pass)"]
-        before = compute_tracks(tree, scratch / "base.json")
+        before = compute_tracks(_overlay(tree, repo, scratch), scratch / "base.json")
+    except GateError as error:
+        return True, [f"base {base[:8]}'s code cannot run the working tree's tracks ({error}): "
+                      "nothing to compare (pass)"]
     finally:
         _git(["worktree", "remove", "--force", str(tree)], repo)
+        shutil.rmtree(scratch / "overlay", ignore_errors=True)
     after = compute_tracks(repo, scratch / "current.json")
     changes = diff_tracks(before, after, intended_marks(base, repo))
     lines = [f"deterministic tracks: {len(after)} in the working tree, {len(before)} at base "
@@ -160,9 +182,10 @@ def deterministic_gate(base: str, scratch: Path, repo: Path = REPO) -> tuple[boo
 
 # -- time ratios (asv) ---------------------------------------------------------------------
 
-def _asv_config(tree: Path, results: Path, scratch: Path, name: str) -> Path:
-    config = json.loads((tree / "asv.conf.json").read_text())
-    config.update({"repo": str(tree), "benchmark_dir": str(tree / "benchmarks"),
+def _asv_config(tree: Path, results: Path, scratch: Path, name: str,
+                repo: Path = REPO) -> Path:
+    config = json.loads((repo / "asv.conf.json").read_text())
+    config.update({"repo": str(repo), "benchmark_dir": str(tree / "benchmarks"),
                    "results_dir": str(results), "html_dir": str(scratch / "html"),
                    "env_dir": str(scratch / "env")})
     path = scratch / f"{name}.asv.conf.json"
@@ -229,15 +252,19 @@ def ratio_regressions(base: dict[str, float], current: dict[str, float],
 
 def ratio_gate(base: str, scratch: Path, repo: Path = REPO) -> tuple[bool, list[str]]:
     """(passed, lines) of the timed part: ``benchmarks/ratios.py`` on both sides."""
+    if not (repo / "benchmarks" / "ratios.py").is_file():
+        return True, ["the working tree has no benchmarks/ratios.py: no ratios (pass)"]
     tree = _worktree(base, scratch, repo)
     try:
-        if not (tree / "benchmarks" / "ratios.py").is_file():
-            return True, [f"base {base[:8]} has no benchmarks/ratios.py: no ratios to compare"]
-        _asv_ratios(tree, base, _asv_config(tree, scratch / "base-results", scratch, "base"))
+        overlay = _overlay(tree, repo, scratch)
+        _asv_ratios(overlay, base, _asv_config(overlay, scratch / "base-results", scratch,
+                                               "base", repo))
     finally:
         _git(["worktree", "remove", "--force", str(tree)], repo)
+        shutil.rmtree(scratch / "overlay", ignore_errors=True)
     head = _git(["rev-parse", "HEAD"], repo)
-    _asv_ratios(repo, head, _asv_config(repo, scratch / "current-results", scratch, "current"))
+    _asv_ratios(repo, head, _asv_config(repo, scratch / "current-results", scratch, "current",
+                                        repo))
     table, worse = ratio_regressions(recorded_ratios(scratch / "base-results"),
                                      recorded_ratios(scratch / "current-results"))
     lines = [f"time ratios (asv repeat={REPEATS}; worse by more than "
