@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import pytest
 import yaml
 
 from odebench.cli import main
 from odebench.config import ConfigError, load_config
-from odebench.tasks.pieces import check_pieces, piece_jobs, piece_record, piece_summaries
+from odebench.tasks.pieces import (
+    check_pieces,
+    piece_jobs,
+    piece_record,
+    piece_summaries,
+    uncommitted_code_changes,
+)
 from odebench.tasks.run import run_one
 from tests.helpers import REPO, copy_workflow, snakemake, write_config
 
@@ -72,8 +79,27 @@ def test_piece_record_holds_runs_machine_versions_and_wall_time(tmp_path, capsys
     assert record["job_seconds"] == pytest.approx(sum(walls), abs=1e-3)
     assert record["job_seconds"] <= record["span_seconds"] + 1.0
     assert record["machine"]["cores"] >= 1 and record["versions"]["torch"]
+    assert record["commit"] is None or isinstance(record["uncommitted_code_changes"], list)
     assert [r["run"] for r in record["run_list"]] == ["pointcloud/node/seed0",
                                                       "pointcloud/hbnode/seed0"]
+
+
+def test_uncommitted_code_changes_name_code_and_configs_but_not_results(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    assert uncommitted_code_changes(tmp_path) is None  # not a checkout
+    for name in ("odebench/model.py", "config/reference.yaml", "results/reference/x.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("a\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    assert uncommitted_code_changes(tmp_path / "odebench") == []
+    for name in ("odebench/model.py", "config/reference.yaml", "results/reference/x.json"):
+        (tmp_path / name).write_text("b\n")
+    (tmp_path / "odebench/new.py").write_text("untracked\n")
+    assert uncommitted_code_changes(tmp_path) == ["config/reference.yaml", "odebench/model.py"]
 
 
 @pytest.mark.slow

@@ -9,8 +9,11 @@ from odebench.report.reference_status import reference_status
 
 
 def test_status_lists_pieces_tables_and_counts(tmp_path):
-    config = {"profile": "reference", "pieces": {"a": {}, "b": {}}}
+    config = {"profile": "reference", "pieces": {"a": {}, "b": {}, "c": {}}}
     (tmp_path / "pieces").mkdir()
+    (tmp_path / "pieces" / "c.json").write_text(json.dumps({
+        "runs": 1, "commit": "def5678", "uncommitted_code_changes": ["config/reference.yaml"],
+        "machine": {"cores": 2, "cpu": "Some CPU"}}))
     (tmp_path / "pieces" / "a.json").write_text(json.dumps({
         "runs": 4, "span_hours": 1.25, "job_hours": 2.4, "commit": "abc1234",
         "machine": {"cores": 2, "cpu": "Some CPU"}}))
@@ -23,6 +26,7 @@ def test_status_lists_pieces_tables_and_counts(tmp_path):
     assert "Experiments with tables: `pointcloud`." in text
     assert "| a | 4 runs | 1.25 | 2.4 | 2-core Some CPU, commit abc1234 |" in text
     assert "| b | not run yet | | | |" in text
+    assert "commit def5678 + uncommitted changes to config/reference.yaml |" in text
 
 
 def test_status_before_any_piece_says_what_to_run(tmp_path):

@@ -25,8 +25,15 @@ def _piece_rows(config: dict[str, Any], results_dir: Path) -> list[str]:
         machine = record.get("machine", {})
         rows.append(f"| {name} | {record['runs']} runs | {record.get('span_hours')} | "
                     f"{record.get('job_hours')} | {machine.get('cores')}-core "
-                    f"{machine.get('cpu', '?')}, commit {record.get('commit') or '?'} |")
+                    f"{machine.get('cpu', '?')}, commit {_commit_text(record)} |")
     return rows
+
+
+def _commit_text(record: dict[str, Any]) -> str:
+    """The piece's commit, marked when the code or configs it ran had uncommitted changes."""
+    changes = record.get("uncommitted_code_changes")
+    commit = record.get("commit") or "?"
+    return f"{commit} + uncommitted changes to {', '.join(changes)}" if changes else commit
 
 
 OVERVIEW = "figures/claims_overview.png"  # as odebench.report.report_page (matplotlib-free)

@@ -88,13 +88,35 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _commit() -> str | None:
+# What decides a run's numbers: a piece made with changes here that are not committed cannot be
+# rebuilt from its commit alone, so its record says so.
+CODE_PATHS = ("odebench", "config", "workflow", "Snakefile", "pyproject.toml")
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _git(*args: str, cwd: Path = PACKAGE_DIR) -> str | None:
+    """Standard output of a git command in ``cwd`` (None: no git, or the command failed)."""
     try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10, cwd=Path(__file__).resolve().parent)
-    except OSError:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
+                              cwd=cwd)
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() or None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _commit() -> str | None:
+    return (_git("rev-parse", "--short", "HEAD") or "").strip() or None
+
+
+def uncommitted_code_changes(cwd: Path = PACKAGE_DIR) -> list[str] | None:
+    """Tracked files of the code and configs that differ from the commit of the checkout
+    holding ``cwd`` (None: not in a git checkout)."""
+    root = _git("rev-parse", "--show-toplevel", cwd=cwd)
+    if not root:
+        return None
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS,
+                  cwd=Path(root.strip()))
+    return None if status is None else sorted(line[3:] for line in status.splitlines())
 
 
 def _cpu_model() -> str:
@@ -136,7 +158,8 @@ def piece_record(config: dict[str, Any], name: str, results_dir: str | Path) -> 
         "job_seconds": round(sum(walls), 3), "job_hours": round(sum(walls) / 3600, 3),
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(),
                     "system": f"{platform.system()} {platform.release()}"},
-        "versions": _versions(), "commit": _commit(), "run_list": runs}
+        "versions": _versions(), "commit": _commit(),
+        "uncommitted_code_changes": uncommitted_code_changes(), "run_list": runs}
 
 
 def write_piece_record(config: dict[str, Any], name: str, results_dir: str | Path,
