@@ -12,12 +12,12 @@ import yaml
 
 from odebench.cli import main
 from odebench.config import ConfigError, load_config
+from odebench.records.run_record import uncommitted_code_changes
 from odebench.tasks.pieces import (
     check_pieces,
     piece_jobs,
     piece_record,
     piece_summaries,
-    uncommitted_code_changes,
 )
 from odebench.tasks.run import run_one
 from tests.helpers import REPO, copy_workflow, snakemake, write_config
@@ -76,12 +76,31 @@ def test_piece_record_holds_runs_machine_versions_and_wall_time(tmp_path, capsys
     assert record["runs"] == 2 and record["statuses"] == {"completed": 2}
     walls = [r["wall_seconds"] for r in record["run_list"]]
     assert all(w > 0 for w in walls)
-    assert record["job_seconds"] == pytest.approx(sum(walls), abs=1e-3)
+    assert record["job_seconds"] == pytest.approx(sum(r["job_seconds"] for r in record["run_list"]),
+                                                  abs=1e-3)
+    assert [r["job_seconds"] for r in record["run_list"]] == walls  # neither run was resumed
     assert record["job_seconds"] <= record["span_seconds"] + 1.0
     assert record["machine"]["cores"] >= 1 and record["versions"]["torch"]
     assert record["commit"] is None or isinstance(record["uncommitted_code_changes"], list)
     assert [r["run"] for r in record["run_list"]] == ["pointcloud/node/seed0",
                                                       "pointcloud/hbnode/seed0"]
+
+
+def test_a_resumed_run_without_job_seconds_counts_its_summed_epoch_times(tmp_path):
+    """Records made before job_seconds existed: a resumed run's wall_seconds covers only its
+    last invocation, so the piece counts the larger of it and the summed epoch times."""
+    path = write_config(tmp_path, tmp_path / "results", {"pointcloud": {**POINTCLOUD, "seeds": 1}},
+                        pieces={"only": {"pointcloud": "all"}})
+    config = load_config(path)
+    times = {"node": (200.0, 849.0), "hbnode": (30.0, 12.0)}  # (wall, summed epochs)
+    for model, (wall, total) in times.items():
+        folder = tmp_path / "results/runs/pointcloud" / model / "seed0"
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text(json.dumps(
+            {"status": "completed", "wall_seconds": wall, "final": {"total_seconds": total}}))
+    record = piece_record(config, "only", tmp_path / "results")
+    assert [r["job_seconds"] for r in record["run_list"]] == [849.0, 30.0]
+    assert record["job_seconds"] == 879.0
 
 
 def test_uncommitted_code_changes_name_code_and_configs_but_not_results(tmp_path):

@@ -75,6 +75,11 @@ def test_interrupted_run_resumes_to_identical_records(tmp_path, reference):
     run_one(config, "pointcloud", "hbnode", 0, log=messages.append)
     assert "resuming" in messages[0] and "after epoch 7" in messages[0]
     _assert_same_records(_records(tmp_path), reference)
+    # The job time counts the first invocation's seven kept epochs; wall_seconds only the last.
+    summary = json.loads((folder / "summary.json").read_text())
+    earlier = pd.read_csv(folder / "epochs.csv")["seconds"].iloc[:7].sum()
+    assert summary["job_seconds"] == pytest.approx(summary["wall_seconds"] + earlier, abs=2e-3)
+    assert summary["job_seconds"] >= summary["final"]["total_seconds"] > summary["wall_seconds"]
 
 
 def test_killed_process_resumes_to_identical_records(tmp_path, reference):

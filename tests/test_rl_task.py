@@ -3,6 +3,8 @@ after a kill gives the records of an uninterrupted run, bad settings named."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,6 +100,9 @@ def test_resume_after_a_partial_run_matches_an_uninterrupted_run(tmp_path):
     b = pd.read_csv(part / "runs/rl/odetoode@env=Swimmer-v5/seed0/epochs.csv")
     columns = [c for c in a if c != "seconds"]
     pd.testing.assert_frame_equal(a[columns], b[columns])
+    summary = json.loads((part / "runs/rl/odetoode@env=Swimmer-v5/seed0/summary.json").read_text())
+    kept = b.loc[b["iteration"] <= 2, "seconds"].sum()  # the first invocation's rows
+    assert summary["job_seconds"] == pytest.approx(summary["wall_seconds"] + kept, abs=2e-3)
 
 
 def test_bad_settings_are_named():

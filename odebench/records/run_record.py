@@ -62,7 +62,27 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
         return None
 
 
-def _cpu_model() -> str:
+# What decides a run's numbers: a piece or run made with changes here that are not committed
+# cannot be rebuilt from its commit alone.
+CODE_PATHS = ("odebench", "config", "workflow", "Snakefile", "pyproject.toml")
+
+
+def uncommitted_code_changes(cwd: str | Path | None = None) -> list[str] | None:
+    """Tracked files of the code and configs that differ from the commit of the checkout
+    holding ``cwd``, by default this package (None: not in a git checkout)."""
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        root = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, text=True,
+                              capture_output=True, timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 *CODE_PATHS], cwd=root, capture_output=True, text=True,
+                                timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sorted(line[3:] for line in status.splitlines())
+
+
+def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux), else what :mod:`platform` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -94,7 +114,7 @@ def environment(device: str | None = None) -> dict[str, Any]:
         "platform": platform.platform(),
         "device": str(device),
         "device_name": device_name,
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "git_commit": git_commit(Path(__file__).resolve().parent),
     }
 
@@ -119,6 +139,7 @@ class RunRecord:
     model: str
     seed: int
     rows: list[dict[str, Any]] = field(default_factory=list)
+    restored_seconds: float = 0.0  # the ``seconds`` of rows restored from a checkpoint
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
@@ -134,6 +155,14 @@ class RunRecord:
     @property
     def checkpoint_path(self) -> Path:
         return self.directory / CHECKPOINT_FILE
+
+    def restore(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Take the rows a checkpoint kept from earlier invocations of this run (rewriting
+        ``epochs.csv`` to them) and the training time they took, so that a resumed run's job
+        time counts them."""
+        self.rows = [dict(row) for row in rows]
+        self.restored_seconds = sum(float(row.get("seconds") or 0.0) for row in self.rows)
+        self.write_epochs()
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Add one epoch (or iteration) row and rewrite ``epochs.csv`` atomically."""

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from odebench.config import ConfigError, seeds_of
 from odebench.records.atomic import atomic_write_text
+from odebench.records.run_record import cpu_model, git_commit, uncommitted_code_changes
 from odebench.tasks.run import Job, experiment_jobs, experiment_task
 
 PIECES_DIR = "pieces"
@@ -75,6 +75,9 @@ def piece_summaries(config: dict[str, Any], name: str, results_dir: str | Path) 
             for experiment, jobs in piece_jobs(config, name).items() for job in jobs]
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
 def _versions() -> dict[str, str]:
     from importlib import metadata
 
@@ -88,50 +91,26 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-# What decides a run's numbers: a piece made with changes here that are not committed cannot be
-# rebuilt from its commit alone, so its record says so.
-CODE_PATHS = ("odebench", "config", "workflow", "Snakefile", "pyproject.toml")
-PACKAGE_DIR = Path(__file__).resolve().parent
+def _short_commit() -> str | None:
+    commit = git_commit(PACKAGE_DIR)
+    return commit[:7] if commit else None
 
 
-def _git(*args: str, cwd: Path = PACKAGE_DIR) -> str | None:
-    """Standard output of a git command in ``cwd`` (None: no git, or the command failed)."""
-    try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                              cwd=cwd)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
-def _commit() -> str | None:
-    return (_git("rev-parse", "--short", "HEAD") or "").strip() or None
-
-
-def uncommitted_code_changes(cwd: Path = PACKAGE_DIR) -> list[str] | None:
-    """Tracked files of the code and configs that differ from the commit of the checkout
-    holding ``cwd`` (None: not in a git checkout)."""
-    root = _git("rev-parse", "--show-toplevel", cwd=cwd)
-    if not root:
-        return None
-    status = _git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS,
-                  cwd=Path(root.strip()))
-    return None if status is None else sorted(line[3:] for line in status.splitlines())
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+def _job_seconds(summary: dict[str, Any]) -> float | None:
+    """A run's time over all its invocations: ``job_seconds``, or for records without it the
+    larger of the last invocation's wall time and the summed epoch times (a resumed run's
+    ``wall_seconds`` covers only its last invocation)."""
+    if isinstance(summary.get("job_seconds"), int | float):
+        return summary["job_seconds"]
+    times = [summary.get("wall_seconds"), (summary.get("final") or {}).get("total_seconds")]
+    times = [t for t in times if isinstance(t, int | float)]
+    return max(times) if times else None
 
 
 def piece_record(config: dict[str, Any], name: str, results_dir: str | Path) -> dict[str, Any]:
-    """The record of a finished piece: its runs (status, wall seconds), the span from the
-    first run's start to the last run's end, the summed job wall time, machine and versions."""
+    """The record of a finished piece: its runs (status, last invocation's wall seconds, job
+    seconds over all invocations), the span from the first run's start to the last run's end,
+    the summed job time, machine, versions and commit (with uncommitted code changes)."""
     runs, starts, ends = [], [], []
     for path in piece_summaries(config, name, results_dir):
         try:
@@ -141,12 +120,13 @@ def piece_record(config: dict[str, Any], name: str, results_dir: str | Path) -> 
                               "first") from error
         runs.append({"run": str(path.parent.relative_to(Path(results_dir) / "runs")),
                      "status": summary.get("status"),
-                     "wall_seconds": summary.get("wall_seconds")})
+                     "wall_seconds": summary.get("wall_seconds"),
+                     "job_seconds": _job_seconds(summary)})
         if summary.get("started_at"):
             starts.append(datetime.fromisoformat(summary["started_at"]))
         if summary.get("written_at"):
             ends.append(datetime.fromisoformat(summary["written_at"]))
-    walls = [r["wall_seconds"] for r in runs if isinstance(r["wall_seconds"], int | float)]
+    jobs = [r["job_seconds"] for r in runs if r["job_seconds"] is not None]
     span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
     return {
         "piece": name, "profile": config.get("profile"), "runs": len(runs),
@@ -155,10 +135,10 @@ def piece_record(config: dict[str, Any], name: str, results_dir: str | Path) -> 
         "last_end": max(ends).isoformat() if ends else None,
         "span_seconds": round(span, 3) if span is not None else None,
         "span_hours": round(span / 3600, 3) if span is not None else None,
-        "job_seconds": round(sum(walls), 3), "job_hours": round(sum(walls) / 3600, 3),
-        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(),
+        "job_seconds": round(sum(jobs), 3), "job_hours": round(sum(jobs) / 3600, 3),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(),
                     "system": f"{platform.system()} {platform.release()}"},
-        "versions": _versions(), "commit": _commit(),
+        "versions": _versions(), "commit": _short_commit(),
         "uncommitted_code_changes": uncommitted_code_changes(), "run_list": runs}
 
 

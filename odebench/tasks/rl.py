@@ -275,8 +275,7 @@ def _run(cfg: dict[str, Any], model_name: str, seed: int, record: RunRecord,
         state = {key: int(resumed[key]) for key in state}
         es.load_state_dict(resumed["es"])
         rng.bit_generator.state = resumed["rng"]
-        record.rows = list(resumed["rows"])
-        record.write_epochs()
+        record.restore(resumed["rows"])
         if obs_stats is not None:
             obs_stats.load(resumed["obs_stats"])
         context.log(f"resuming from {record.checkpoint_path} after iteration "

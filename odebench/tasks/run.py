@@ -257,12 +257,14 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
         _remove_if_unused(folder, created)
         raise
     wall = time.perf_counter() - started  # this invocation's (a resumed run: since resuming)
+    job = wall + record.restored_seconds  # and the earlier invocations' kept epochs
     summary = record.write_summary(
         status=outcome.status, final=outcome.final, device=str(device),
         config={"experiment": experiment, "task": task.NAME, "model": model, "run": key,
                 **settings, "profile": config.get("profile"), "device": str(device)},
         extra={"setup": settings["setup"], "fingerprint": fingerprint(identity),
-               "started_at": started_at, "wall_seconds": round(wall, 3), **extra})
+               "started_at": started_at, "wall_seconds": round(wall, 3),
+               "job_seconds": round(job, 3), **extra})
     notice(result_line(experiment, key, seed, outcome.status, outcome.final, wall))
     return summary
 

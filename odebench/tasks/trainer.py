@@ -168,8 +168,7 @@ def train(model: nn.Module, train_data: Batch, test_data: Batch | None, loss_fn:
                               scheduler=scheduler, map_location=device)
     if resumed is not None:
         start_epoch = resumed["epoch"]
-        record.rows = list(resumed["rows"])
-        record.write_epochs()
+        record.restore(resumed["rows"])
         log(f"resuming from {record.checkpoint_path} after epoch {start_epoch}")
         if resumed["extra"].get("status", STATUS_COMPLETED) != STATUS_COMPLETED:
             return TrainOutcome(resumed["extra"]["status"], record.rows, resumed["extra"]["final"])
