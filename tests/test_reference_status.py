@@ -27,6 +27,7 @@ def test_status_lists_pieces_tables_and_counts(tmp_path):
     assert "| a | 4 runs | 1.25 | 2.4 | 2-core Some CPU, commit abc1234 |" in text
     assert "| b | not run yet | | | |" in text
     assert "commit def5678 + uncommitted changes to config/reference.yaml |" in text
+    assert "2 of 3 pieces done, 2.40 h of summed job time" in text
 
 
 def test_status_before_any_piece_says_what_to_run(tmp_path):

@@ -14,6 +14,17 @@ from odebench.report.landing import counts_sentence, verdict_counts
 PIECES_DIR = "pieces"  # as odebench.tasks.pieces (not imported: it loads torch)
 
 
+def _pieces_total(config: dict[str, Any], results_dir: Path) -> str:
+    """How many pieces are done and their summed job time, the measured part of the
+    reference's size."""
+    names = list(config.get("pieces") or {})
+    hours = [json.loads(path.read_text()).get("job_hours") or 0.0
+             for path in (results_dir / PIECES_DIR / f"{name}.json" for name in names)
+             if path.is_file()]
+    return (f"{len(hours)} of {len(names)} pieces done, {sum(hours):.2f} h of summed job time "
+            "(core-hours: one core per job).")
+
+
 def _piece_rows(config: dict[str, Any], results_dir: Path) -> list[str]:
     rows = []
     for name in config.get("pieces") or {}:
@@ -64,5 +75,5 @@ def reference_status(config: dict[str, Any], results_dir: str | Path,
              "Experiments with tables: " + (", ".join(f"`{t}`" for t in tables) or "none yet")
              + ".", "",
              "| piece | runs | span (h) | job time (h) | machine |", "|---|---|---|---|---|",
-             *_piece_rows(config, results_dir)]
+             *_piece_rows(config, results_dir), "", _pieces_total(config, results_dir)]
     return "\n".join(lines) + "\n"
