@@ -284,6 +284,27 @@ def test_setting_not_run_and_model_absent_are_not_run():
     assert verdict.verdict == NOT_RUN and "Humanoid" in verdict.reason
     absent = _claim(metric="final_return", a=("hypernet",), b=("deepnet",))
     assert "hypernet" in evaluate(absent, frame).reason
+    assert evaluate(absent, frame).verdict == NOT_RUN
+
+
+def test_a_model_whose_runs_all_stopped_is_inconclusive_not_not_run():
+    """GHBNODE ran but diverged: the claim comparing it cannot be decided, and it was run."""
+    epochs, runs = _epochs({"sonode": 20.0, "ghbnode": 10.0, "hbnode": 12.0})
+    runs.loc[runs["model"] == "ghbnode", "status"] = "diverged"
+    records, left = records_from(epochs, runs, "pointcloud", "pointcloud")
+    assert left.models == {"ghbnode"} and str(left) == f"{len(SEEDS)} diverged"
+    claim = _claim(experiment="pointcloud", a=("hbnode", "ghbnode"), b=("sonode",),
+                   needs=Need("GPU", 75, "logs"))
+    verdict = evaluate(claim, records, left_out=left)
+    assert verdict.verdict == INCONCLUSIVE
+    assert "ghbnode ran but no run of it completed" in verdict.reason
+    assert "GPU-hours" not in verdict.reason
+    absent = _claim(experiment="pointcloud", a=("anode",), b=("sonode",))
+    assert evaluate(absent, records, left_out=left).verdict == NOT_RUN  # never ran
+    everything = runs.assign(status="diverged")
+    records, left = records_from(epochs, everything, "pointcloud", "pointcloud")
+    verdict = evaluate(claim, records, left_out=left)
+    assert verdict.verdict == INCONCLUSIVE and "no completed run of pointcloud" in verdict.reason
 
 
 # ------------------------------------------------------------------ records and end to end
@@ -307,7 +328,7 @@ def _epochs(models_values: dict[str, float], diverged: str | None = None):
 def test_records_use_completed_runs_and_carry_derived_metrics():
     epochs, runs = _epochs({"node": 20.0, "hbnode": 10.0}, diverged="hbnode")
     records, left = records_from(epochs, runs, "pointcloud", "pointcloud")
-    assert left == "1 diverged"
+    assert str(left) == "1 diverged" and left.models == {"hbnode"}
     assert len(records[records["model"] == "hbnode"]) == 1
     assert set(records["run"]) >= {"runs/pointcloud/node/seed0", "runs/pointcloud/hbnode/seed0"}
     row = records[records["model"] == "node"].iloc[0]

@@ -29,7 +29,16 @@ from odebench.report.verdict_stats import (
 
 
 class NotRun(Exception):
-    """The records cannot test the claim (a model, setting or metric missing): the reason."""
+    """The records cannot test the claim (a model, setting or metric missing): the reason;
+    ``missing``: the models absent from the records, when that is why."""
+
+    def __init__(self, reason: str, missing: Sequence[str] = ()):
+        super().__init__(reason)
+        self.missing = tuple(missing)
+
+
+def _absent(models: Sequence[str]) -> NotRun:
+    return NotRun(f"{', '.join(models)} not in the records", missing=models)
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,7 @@ def _cells(claim: Claim, records: pd.DataFrame) -> list[tuple[str, dict[str, Val
     for model in models:
         part = {s: v for (s, m), v in values.items() if m == model}
         if not part:
-            raise NotRun(f"model {model} not in the records")
+            raise NotRun(f"model {model} not in the records", missing=(model,))
         cells.append((model, part))
     return cells
 
@@ -227,7 +236,7 @@ def compare(claim: Claim, records: pd.DataFrame) -> Outcome:
         evidence.append(f"{label}: {detail}" if len(cells) > 1 or label != "–" else detail)
     never = [s for s in claim.a if claim.axis == "model" and s not in seen]
     if never:
-        raise NotRun(f"{', '.join(never)} not in the records")
+        raise _absent(never)
     if not verdicts:
         raise NotRun("nothing to compare")
     seeds = min((p.n for p in everything), default=0)
@@ -328,7 +337,7 @@ def _subset(claim: Claim, records: pd.DataFrame) -> pd.DataFrame:
     if claim.a:
         missing = [m for m in claim.a if m not in set(records["model"])]
         if missing:
-            raise NotRun(f"{', '.join(missing)} not in the records")
+            raise _absent(missing)
         part = part[part["model"].isin(claim.a)]
     settings = _select_settings(list(dict.fromkeys(part["setting"])), claim.settings,
                                 claim.exclude)
@@ -359,7 +368,7 @@ def _learning(claim: Claim, records: pd.DataFrame) -> Outcome:
     models = list(claim.a) or sorted(set(part["model"]))
     missing = [m for m in models if m not in set(part["model"])]
     if missing:
-        raise NotRun(f"{', '.join(missing)} not in the records")
+        raise _absent(missing)
 
     def word(c: Comparison) -> str:
         return {HOLDS: "learned", CONTRADICTED: "got worse"}.get(c.outcome, "undecided")
@@ -379,7 +388,7 @@ def _learning(claim: Claim, records: pd.DataFrame) -> Outcome:
     others = list(claim.a) or [m for m in sorted(set(part["model"])) if m not in claim.b]
     absent = [m for m in others if m not in set(part["model"])]
     if absent:
-        raise NotRun(f"{', '.join(absent)} not in the records")
+        raise _absent(absent)
     if len(settings) < 2:
         raise NotRun("needs more than one environment")
     if not others:

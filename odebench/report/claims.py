@@ -124,11 +124,29 @@ def _final_distance(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(final_distance=(x ** 2 + y ** 2) ** 0.5)
 
 
-def _completed(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+@dataclass(frozen=True)
+class LeftOut:
+    """The runs of an experiment that did not complete, left out of its claims: their text
+    (``1 diverged``, what ``str`` gives) and their models."""
+
+    text: str = ""
+    models: frozenset[str] = frozenset()
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+def _completed(frame: pd.DataFrame) -> tuple[pd.DataFrame, LeftOut]:
     done = frame[frame["outcome"] == COMPLETED]
     stopped = frame.drop_duplicates(["model", "setting", "seed"])
     stopped = stopped[stopped["outcome"] != COMPLETED]
-    return done, (outcome_text(stopped["outcome"].value_counts()) if len(stopped) else "")
+    if not len(stopped):
+        return done, LeftOut()
+    return done, LeftOut(outcome_text(stopped["outcome"].value_counts()),
+                         frozenset(map(str, stopped["model"])))
 
 
 def records_from(epochs: pd.DataFrame, runs: pd.DataFrame, experiment: str,
@@ -232,9 +250,10 @@ def check_columns(claim: Claim, records: pd.DataFrame) -> None:
 
 
 def evaluate(claim: Claim, records: pd.DataFrame | None, configured: bool = True,
-             left_out: str = "") -> Verdict:
+             left_out: LeftOut | str = "") -> Verdict:
     """One claim's verdict on the completed runs' ``records`` of its experiment (None: no
-    records); ``configured``: the experiment is part of this profile."""
+    records); ``configured``: the experiment is part of this profile. A claim whose models
+    ran but never completed (every run diverged or stopped) is inconclusive, not "not run"."""
     need = f"; {claim.needs.text()}" if claim.needs else ""
     if not configured:
         return Verdict(NOT_RUN, reason=f"experiment {claim.experiment} is not in this profile"
@@ -242,12 +261,19 @@ def evaluate(claim: Claim, records: pd.DataFrame | None, configured: bool = True
     if records is None:
         return Verdict(NOT_RUN, reason=f"no run records of {claim.experiment} yet" + need)
     if records.empty:
-        return Verdict(NOT_RUN, reason=f"no completed run of {claim.experiment}"
-                       + (f" ({left_out})" if left_out else "") + need)
+        if left_out:
+            return Verdict(INCONCLUSIVE, reason=f"no completed run of {claim.experiment} "
+                           f"({left_out}): nothing to compare")
+        return Verdict(NOT_RUN, reason=f"no completed run of {claim.experiment}" + need)
     check_columns(claim, records)
     try:
         outcome = check_claim(claim, records)
     except NotRun as why:
+        stopped = getattr(left_out, "models", frozenset())
+        if why.missing and set(why.missing) <= stopped:
+            return Verdict(INCONCLUSIVE, reason=f"{', '.join(why.missing)} ran but no run of "
+                           f"{'it' if len(why.missing) == 1 else 'them'} completed "
+                           f"({left_out} in all): nothing to compare")
         return Verdict(NOT_RUN, reason=str(why)
                        + (f"; left out: {left_out}" if left_out else "") + need)
     used = sorted(set(records["run"])) if "run" in records else []
