@@ -141,3 +141,45 @@ def test_a_piece_is_a_snakemake_target_that_trains_only_its_runs(tmp_path):
 
 def test_reference_config_assigns_every_job_to_one_piece():
     check_pieces(load_config(REPO / "config" / "reference.yaml"))
+
+
+def test_piece_record_refuses_a_run_another_config_made(tmp_path):
+    """A run folder trained with other settings (e.g. a committed resolved config from an
+    older commit) is named with the differing setting, never counted in the piece."""
+    path = write_config(tmp_path, tmp_path / "results", {"pointcloud": {**POINTCLOUD, "seeds": 1}},
+                        pieces={"only": {"pointcloud": "all"}})
+    config = load_config(path)
+    for model in ("node", "hbnode"):
+        run_one(config, "pointcloud", model, 0, log=lambda _m: None)
+    assert piece_record(config, "only", tmp_path / "results")["runs"] == 2
+    longer = load_config(write_config(
+        tmp_path, tmp_path / "results", {"pointcloud": {**POINTCLOUD, "seeds": 1, "epochs": 3}},
+        pieces={"only": {"pointcloud": "all"}}))
+    with pytest.raises(ConfigError, match=r"pointcloud/node/seed0 was not made with this config "
+                                          r"\(epochs: 2 in the run, 3 in the config\); remove"):
+        piece_record(longer, "only", tmp_path / "results")
+
+
+def test_a_stale_resolved_config_is_written_anew_before_any_job(tmp_path):
+    """A fresh clone holds the results folder's config.yaml as committed; where it differs from
+    the config given, the workflow drops it and writes it anew (no job reads stale settings)."""
+    config = yaml.safe_load(write_config(tmp_path, "results/test", {"pointcloud": POINTCLOUD},
+                                         pieces={"all": {"pointcloud": "all"}}).read_text())
+    (tmp_path / "wf").mkdir()
+    work = copy_workflow(tmp_path / "wf", {"pieces": config})
+    resolved = work / "results/test/config.yaml"
+    resolved.parent.mkdir(parents=True)
+    stale = {**config, "experiments": {"pointcloud": {**POINTCLOUD, "epochs": 30}}}
+    resolved.write_text(yaml.safe_dump(stale, sort_keys=False))
+    plan = snakemake(work, "-n", "--cores", "1", "results/test/pieces/all.json",
+                     "--configfile", "config/pieces.yaml")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert "differs from the config given: it is written anew" in plan.stderr
+    assert "resolved_config" in plan.stdout + plan.stderr and not resolved.exists()
+    done = snakemake(work, "--cores", "1", "results/test/config.yaml",
+                     "--configfile", "config/pieces.yaml")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert yaml.safe_load(resolved.read_text())["experiments"]["pointcloud"]["epochs"] == 2
+    again = snakemake(work, "-n", "--cores", "1", "results/test/config.yaml",
+                      "--configfile", "config/pieces.yaml")
+    assert "differs" not in again.stderr and resolved.exists()

@@ -15,7 +15,7 @@ from typing import Any
 from odebench.config import ConfigError, seeds_of
 from odebench.records.atomic import atomic_write_text
 from odebench.records.run_record import cpu_model, git_commit, uncommitted_code_changes
-from odebench.tasks.run import Job, experiment_jobs, experiment_task
+from odebench.tasks.run import Job, experiment_jobs, experiment_task, stale_settings
 
 PIECES_DIR = "pieces"
 
@@ -68,11 +68,16 @@ def check_pieces(config: dict[str, Any]) -> None:
                               f"(e.g. {left[0].key}/seed{left[0].seed}); add them to one")
 
 
+def _piece_runs(config: dict[str, Any], name: str,
+                results_dir: str | Path) -> list[tuple[str, Job, Path]]:
+    base = Path(results_dir) / "runs"
+    return [(experiment, job, base / experiment / job.key / f"seed{job.seed}" / "summary.json")
+            for experiment, jobs in piece_jobs(config, name).items() for job in jobs]
+
+
 def piece_summaries(config: dict[str, Any], name: str, results_dir: str | Path) -> list[Path]:
     """The ``summary.json`` path of every run of piece ``name``."""
-    base = Path(results_dir) / "runs"
-    return [base / experiment / job.key / f"seed{job.seed}" / "summary.json"
-            for experiment, jobs in piece_jobs(config, name).items() for job in jobs]
+    return [path for _, _, path in _piece_runs(config, name, results_dir)]
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -110,14 +115,19 @@ def _job_seconds(summary: dict[str, Any]) -> float | None:
 def piece_record(config: dict[str, Any], name: str, results_dir: str | Path) -> dict[str, Any]:
     """The record of a finished piece: its runs (status, last invocation's wall seconds, job
     seconds over all invocations), the span from the first run's start to the last run's end,
-    the summed job time, machine, versions and commit (with uncommitted code changes)."""
+    the summed job time, machine, versions and commit (with uncommitted code changes). A run
+    whose record another config made (other settings, data or device) is a ConfigError."""
     runs, starts, ends = [], [], []
-    for path in piece_summaries(config, name, results_dir):
+    for experiment, job, path in _piece_runs(config, name, results_dir):
         try:
             summary = json.loads(path.read_text())
         except (OSError, ValueError) as error:
             raise ConfigError(f"piece {name!r}: cannot read {path} ({error}); run the piece "
                               "first") from error
+        stale = stale_settings(config, experiment, job.key, job.seed, summary)
+        if stale:
+            raise ConfigError(f"piece {name!r}: {path.parent} was not made with this config "
+                              f"({stale}); remove that run folder and run the piece again")
         runs.append({"run": str(path.parent.relative_to(Path(results_dir) / "runs")),
                      "status": summary.get("status"),
                      "wall_seconds": summary.get("wall_seconds"),

@@ -227,14 +227,7 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
     lines; ``notice`` (default: ``log``) the lines a user must see even when progress is
     quiet (a folder moved aside, a seed outside the plan, the final metrics line)."""
     notice = notice or log
-    task, resolved = experiment_task(config, experiment)
-    model = split_variant(split_model_key(key)[0])[0]
-    models = experiment_models(config, experiment)
-    if model not in models:
-        raise UnknownNameError(f"experiment {experiment!r}: model {model!r} is not configured; "
-                               f"valid: {', '.join(models)}")
-    _check_sweep_key(experiment, key, resolved["sweep"])
-    settings = _job_settings(task, resolved, key)
+    task, resolved, model, settings = resolve_job(config, experiment, key)
     planned = seeds_of(resolved["seeds"])
     if seed not in planned:
         notice(f"note: seed {seed} is not among this config's seeds {planned} for {experiment}; "
@@ -267,6 +260,43 @@ def run_one(config: dict[str, Any], experiment: str, key: str, seed: int,
                "job_seconds": round(job, 3), **extra})
     notice(result_line(experiment, key, seed, outcome.status, outcome.final, wall))
     return summary
+
+
+def resolve_job(config: dict[str, Any], experiment: str,
+                key: str) -> tuple[Any, dict[str, Any], str, dict[str, Any]]:
+    """The task, resolved experiment settings, model and job settings of one job key; a model
+    the experiment does not configure or a sweep key without its setting is an error."""
+    task, resolved = experiment_task(config, experiment)
+    model = split_variant(split_model_key(key)[0])[0]
+    models = experiment_models(config, experiment)
+    if model not in models:
+        raise UnknownNameError(f"experiment {experiment!r}: model {model!r} is not configured; "
+                               f"valid: {', '.join(models)}")
+    _check_sweep_key(experiment, key, resolved["sweep"])
+    return task, resolved, model, _job_settings(task, resolved, key)
+
+
+def stale_settings(config: dict[str, Any], experiment: str, key: str, seed: int,
+                   summary: dict[str, Any]) -> str | None:
+    """Why a run record was not made by this config's job (``None`` when it was): the settings
+    whose recorded values differ from the config's, or its data or device. Records without a
+    fingerprint (made before fingerprints existed) are not checked."""
+    if "fingerprint" not in summary:
+        return None
+    task, _, model, settings = resolve_job(config, experiment, key)
+    recorded = summary.get("config") or {}
+    device = torch.device(str(recorded.get("device") or "cpu"))
+    identity = run_identity(config, experiment, task, key, model, seed, settings, device)
+    if fingerprint(identity) == summary["fingerprint"]:
+        return None
+    def as_recorded(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+
+    differ = [f"{name}: {json.dumps(recorded[name]) if name in recorded else '(none)'} in the "
+              f"run, {json.dumps(as_recorded(value))} in the config"
+              for name, value in identity["settings"].items()
+              if name not in recorded or recorded[name] != as_recorded(value)]
+    return "; ".join(differ) or "its data pins or device differ from the config's"
 
 
 def _check_sweep_key(experiment: str, key: str, sweep: dict[str, list[Any]]) -> None:
