@@ -130,8 +130,12 @@ def test_unreachable_host_names_the_url(tmp_path):
     with socket.socket() as probe:                 # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(DownloadError, match=f"cannot download http://127.0.0.1:{port}/"):
+    with pytest.raises(DownloadError, match=f"cannot download http://127.0.0.1:{port}/") as err:
         fetch("silverbox", data_dir=tmp_path, base_url=f"http://127.0.0.1:{port}")
+    # and says where a copy made elsewhere goes on a machine without network
+    assert str(err.value).endswith(f"without network, place a copy of sb.csv at "
+                                   f"{tmp_path / 'silverbox' / 'sb.csv'} (checked "
+                                   "against its pinned sha256)")
 
 
 def test_unpublished_checksum_is_pinned_on_first_download_and_enforced(server, tmp_path,

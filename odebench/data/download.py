@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import IO
 
 from odebench.data.content import content_problem
-from odebench.data.errors import ChecksumError, DataError, DownloadError, FormatError
+from odebench.data.errors import (
+    ChecksumError,
+    DataError,
+    DownloadError,
+    FormatError,
+    UnreachableError,
+)
 from odebench.data.registry import HEX_DIGITS, RemoteFile, Source, get_source
 from odebench.records.atomic import atomic_open, atomic_write_text
 
@@ -171,6 +177,12 @@ def _download_any(remote: RemoteFile, target: Path, urls: tuple[str, ...],
             errors.append(err)
             if len(urls) > 1:
                 _note(f"{err}" + ("; trying the next URL" if k + 1 < len(urls) else ""))
+    if all(isinstance(err, UnreachableError) for err in errors):
+        listed = " | ".join(str(err) for err in errors)
+        check = (f"checked against its pinned {remote.algorithm}" if expected is not None
+                 else f"its {remote.algorithm} is pinned on first use")
+        raise UnreachableError(f"{listed}; without network, place a copy of {remote.name} at "
+                               f"{target} ({check})")
     if len(errors) == 1:
         raise errors[0]
     listed = " | ".join(str(err) for err in errors)       # each names its URL
@@ -213,7 +225,7 @@ def _download(url: str, handle: IO[bytes], algorithm: str, label: str) -> str:
         raise DownloadError(f"HTTP {err.code} {err.reason} for {url}") from None
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
-        raise DownloadError(f"cannot download {url}: {reason}") from err
+        raise UnreachableError(f"cannot download {url}: {reason}") from err
     digest = hashlib.new(algorithm, usedforsecurity=False)
     done = 0
     with response:

@@ -11,6 +11,10 @@ class DownloadError(DataError):
     """A download failed (HTTP error, unreachable host, truncated body); names the URL."""
 
 
+class UnreachableError(DownloadError):
+    """The host could not be reached (no network, name not resolved, connection refused)."""
+
+
 class ChecksumError(DataError):
     """A file's hash differs from the pinned one; names the file, expected and actual hash."""
 
