@@ -53,22 +53,25 @@ report: install
 claims: report
 	$(VENV)/bin/odebench claims
 
-## make reference PIECE=<name>: one piece of the reference run (config/reference.yaml pieces:),
-## resumable; its record pieces/<name>.json says the machine, versions and wall time
+## make reference PIECE=<name> [REFERENCE_DIR=results/mine]: one piece of the reference run
+## (config/reference.yaml pieces:), resumable; its record pieces/<name>.json says the machine,
+## versions and wall time. The default folder is the committed reference, where a finished
+## piece has nothing to do: name another folder to reproduce it on your machine
 REFERENCE_CONFIG ?= config/reference.yaml
 REFERENCE_DIR    ?= results/reference/papers
 reference: install
 	@test -n "$(PIECE)" || { echo "make reference: name a piece, PIECE=<name>; the pieces: \
 	$$($(PY) -c 'import yaml; print(", ".join(yaml.safe_load(open("$(REFERENCE_CONFIG)"))["pieces"]))')"; exit 2; }
 	$(VENV)/bin/snakemake --cores 2 --workflow-profile workflow/profiles/default \
-	  $(REFERENCE_DIR)/pieces/$(PIECE).json --configfile $(REFERENCE_CONFIG)
+	  $(REFERENCE_DIR)/pieces/$(PIECE).json --configfile $(REFERENCE_CONFIG) \
+	  --config results_dir=$(REFERENCE_DIR)
 
 ## make reference-report: tables, figures, the claims ledger and report.html of the committed
 ## reference (results/reference/papers/) rebuilt from its run records, no training
 reference-report: install
-	$(VENV)/bin/odebench report --config $(REFERENCE_CONFIG)
-	$(VENV)/bin/odebench claims --config $(REFERENCE_CONFIG)
-	$(VENV)/bin/odebench report-page --config $(REFERENCE_CONFIG)
+	$(VENV)/bin/odebench report --config $(REFERENCE_CONFIG) --results-dir $(REFERENCE_DIR)
+	$(VENV)/bin/odebench claims --config $(REFERENCE_CONFIG) --results-dir $(REFERENCE_DIR)
+	$(VENV)/bin/odebench report-page --config $(REFERENCE_CONFIG) --results-dir $(REFERENCE_DIR)
 
 ## make gpu-check: CUDA vs CPU for one model of each family, timed paper-profile MNIST and
 ## CIFAR10 slices with NFE, a record under results/reference/gpu/ (`GPU_CHECK_ARGS=--dry`: CPU)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -137,6 +138,23 @@ def test_a_piece_is_a_snakemake_target_that_trains_only_its_runs(tmp_path):
     record = json.loads((work / "results/test/pieces/first.json").read_text())
     assert record["runs"] == 2 and record["piece"] == "first"
     assert "piece first: 2 runs" in done.stdout + done.stderr
+    # A fresh clone checks runs/ out after pieces/: summaries newer than the record must not
+    # make Snakemake rewrite the record with this machine's details.
+    written = (work / "results/test/pieces/first.json").read_text()
+    shutil.rmtree(work / ".snakemake")
+    for summary in (work / "results/test/runs").rglob("summary.json"):
+        summary.touch()
+    again = snakemake(work, "-n", "--cores", "2", "results/test/pieces/first.json",
+                      "--configfile", "config/pieces.yaml")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+    assert (work / "results/test/pieces/first.json").read_text() == written
+    (work / "results/test/runs/pointcloud/node/seed0/summary.json").unlink()
+    (work / "results/test/pieces/first.json").unlink()
+    rerun = snakemake(work, "-n", "--cores", "2", "results/test/pieces/first.json",
+                      "--configfile", "config/pieces.yaml")
+    assert re.search(r"piece\s+1", rerun.stdout) and re.search(r"train\s+1", rerun.stdout), \
+        rerun.stdout[-3000:]
 
 
 def test_reference_config_assigns_every_job_to_one_piece():
@@ -183,3 +201,19 @@ def test_a_stale_resolved_config_is_written_anew_before_any_job(tmp_path):
     again = snakemake(work, "-n", "--cores", "1", "results/test/config.yaml",
                       "--configfile", "config/pieces.yaml")
     assert "differs" not in again.stderr and resolved.exists()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_reference_writes_a_piece_to_the_folder_named():
+    """`make reference PIECE=... REFERENCE_DIR=<folder>` trains into that folder (the committed
+    one has the piece done already), and `make reference-report` rebuilds that folder."""
+    folder = "results/mine"
+    piece = subprocess.run(["make", "-n", "reference", "PIECE=pv_a", f"REFERENCE_DIR={folder}"],
+                           cwd=REPO, capture_output=True, text=True)
+    assert piece.returncode == 0, piece.stderr
+    assert f"{folder}/pieces/pv_a.json" in piece.stdout
+    assert f"--config results_dir={folder}" in piece.stdout
+    report = subprocess.run(["make", "-n", "reference-report", f"REFERENCE_DIR={folder}"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.count(f"--results-dir {folder}") == 3, report.stdout

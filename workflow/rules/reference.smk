@@ -14,7 +14,10 @@ except ValueError as error:
 rule piece:
     input:
         config=RESOLVED_CONFIG,
-        summaries=lambda wildcards: piece_summaries(config, wildcards.piece, RESULTS),
+        # ancient: a fresh clone checks runs/ out after pieces/, and newer summaries must not
+        # rewrite a finished piece's record with this machine's details (to rerun a piece,
+        # remove its record and the run folders to retrain)
+        summaries=ancient(lambda wildcards: piece_summaries(config, wildcards.piece, RESULTS)),
     output:
         f"{RESULTS}/pieces/{{piece}}.json",
     wildcard_constraints:
