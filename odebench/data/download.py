@@ -177,15 +177,14 @@ def _download_any(remote: RemoteFile, target: Path, urls: tuple[str, ...],
             errors.append(err)
             if len(urls) > 1:
                 _note(f"{err}" + ("; trying the next URL" if k + 1 < len(urls) else ""))
+    listed = " | ".join(str(err) for err in errors)       # each names its URL
     if all(isinstance(err, UnreachableError) for err in errors):
-        listed = " | ".join(str(err) for err in errors)
         check = (f"checked against its pinned {remote.algorithm}" if expected is not None
                  else f"its {remote.algorithm} is pinned on first use")
         raise UnreachableError(f"{listed}; without network, place a copy of {remote.name} at "
                                f"{target} ({check})")
     if len(errors) == 1:
         raise errors[0]
-    listed = " | ".join(str(err) for err in errors)       # each names its URL
     raise type(errors[-1])(f"{remote.name}: all {len(urls)} URLs failed, nothing was saved: "
                            f"{listed}")
 
