@@ -537,7 +537,13 @@ CLAIMS: tuple[Claim, ...] = (
           "For HalfCheetah and HyperNet there was initially a learning signal but then the curve "
           "flattened at 0.", "rl", "final_return", "fails_on", a=("hypernet",),
           settings=("HalfCheetah",), needs=CPU_RL,
-          note="no gain beyond doubt at the end; the initial spike is not tested"),
+          note="no gain beyond doubt at the end; the initial spike is not tested. Checked: "
+               "not supported at these settings (k = 200, σ = 0.1, δ = 0.01, 50 iterations). "
+               "HyperNet's HalfCheetah-v5 return climbs from −276 and −222 (θ0) to 1166 and "
+               "1115 at iteration 50 (seeds 0, 1; seed 0 peaks at 1463 at iteration 35, seed 1 "
+               "still rises): read as a level too, the end is far above 0. Our HyperNet is our "
+               "reading of Sec. 5.1 (no official code); the paper's curve runs longer, so a "
+               "later fall to 0 is not ruled out"),
     Claim("O2O-F2-deepnet-fails", O2O, "Fig. 2 caption",
           "DeepNet does not learn at all on Humanoid.", "rl", "final_return", "fails_on",
           a=("deepnet",), settings=("Humanoid",), needs=CPU_RL),
