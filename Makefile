@@ -66,8 +66,9 @@ reference: install
 	  $(REFERENCE_DIR)/pieces/$(PIECE).json --configfile $(REFERENCE_CONFIG) \
 	  --config results_dir=$(REFERENCE_DIR)
 
-## make reference-report: tables, figures, the claims ledger and report.html of the committed
-## reference (results/reference/papers/) rebuilt from its run records, no training
+## make reference-report [REFERENCE_DIR=results/mine]: tables, figures, the claims ledger and
+## report.html of a reference folder (default the committed results/reference/papers/) rebuilt
+## from its run records, no training
 reference-report: install
 	$(VENV)/bin/odebench report --config $(REFERENCE_CONFIG) --results-dir $(REFERENCE_DIR)
 	$(VENV)/bin/odebench claims --config $(REFERENCE_CONFIG) --results-dir $(REFERENCE_DIR)
