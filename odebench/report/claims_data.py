@@ -542,9 +542,8 @@ CLAIMS: tuple[Claim, ...] = (
                "HyperNet's HalfCheetah-v5 return climbs from −276, −222 and −517 (θ0) to 1166, "
                "1115 and 1431 at iteration 50 (seeds 0–2; seed 0 peaks at 1463 at iteration 35, "
                "seed 2 at 1510 at iteration 47, seed 1 still rises): read as a level too, the end "
-               "is far above 0. Our HyperNet is our "
-               "reading of Sec. 5.1 (no official code); the paper's curve runs longer, so a "
-               "later fall to 0 is not ruled out"),
+               "is far above 0. Our HyperNet is our reading of Sec. 5.1 (no official code); the "
+               "paper's curve runs longer, so a later fall to 0 is not ruled out"),
     Claim("O2O-F2-deepnet-fails", O2O, "Fig. 2 caption",
           "DeepNet does not learn at all on Humanoid.", "rl", "final_return", "fails_on",
           a=("deepnet",), settings=("Humanoid",), needs=CPU_RL),
